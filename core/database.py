@@ -1,0 +1,73 @@
+"""Where the database is, and the asyncpg pool over it.
+
+`database_url()` resolves the configured URL, starting the embedded PostgreSQL (pgserver)
+under the data directory when none is configured. `create_pool()` opens the asyncpg pool
+with the statement timeout every query runs under.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_embedded: dict[Path, Any] = {}
+
+
+def embedded_url(data_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL kept under `data_dir/pg` and return its URL."""
+    pgdata = (data_dir / "pg").resolve()
+    server = _embedded.get(pgdata)
+    if server is None:
+        import pgserver  # heavy import, only for the embedded default
+
+        pgdata.mkdir(parents=True, exist_ok=True)
+        # cleanup_mode=None: the server outlives this process, so `boothgraph import` then
+        # `boothgraph serve` reuse one cluster instead of starting it twice.
+        server = pgserver.get_server(pgdata, cleanup_mode=None)
+        _embedded[pgdata] = server
+    return str(server.get_uri())
+
+
+def database_url(settings: Settings) -> str:
+    return settings.database_url or embedded_url(settings.data_dir)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """asyncpg wants plain `postgresql://`; accept SQLAlchemy-style driver suffixes too."""
+    for prefix in ("postgresql+asyncpg://", "postgres+asyncpg://", "postgresql+psycopg://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    if url.startswith("postgres://"):
+        return "postgresql://" + url[len("postgres://") :]
+    return url
+
+
+def sqlalchemy_url(url: str) -> str:
+    return "postgresql+asyncpg://" + asyncpg_dsn(url)[len("postgresql://") :]
+
+
+async def create_pool(settings: Settings, url: str | None = None, **overrides: Any) -> asyncpg.Pool:
+    dsn = asyncpg_dsn(url or database_url(settings))
+    options: dict[str, Any] = {
+        "min_size": settings.pool_min_size,
+        "max_size": settings.pool_max_size,
+        "timeout": settings.connect_timeout_s,
+        "command_timeout": settings.statement_timeout_ms / 1000 + 1,
+        "max_inactive_connection_lifetime": 300,
+        "server_settings": {
+            "application_name": "boothgraph",
+            "statement_timeout": str(settings.statement_timeout_ms),
+            "idle_in_transaction_session_timeout": "60000",
+        },
+    }
+    options.update(overrides)
+    pool = await asyncpg.create_pool(dsn, **options)
+    assert pool is not None
+    return pool

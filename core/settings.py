@@ -1,0 +1,86 @@
+"""One settings object, read from the environment (and `.env`).
+
+`DATABASE_URL` unset means the embedded PostgreSQL under `DATA_DIR`. `JWT_SECRET` unset is
+allowed only there: the embedded database keeps a generated secret beside its data. A server on
+a real database with no secret, or with a placeholder secret, refuses to start.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"changethis", "changeme", "secret", "jwt-secret", "demo", "test", ""})
+
+
+class SettingsError(RuntimeError):
+    """The configuration cannot run a server (e.g. a real database without a JWT secret)."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str | None = None
+    jwt_secret: str | None = None
+    data_dir: Path = Path(".boothgraph")
+    min_cell_size: int = Field(default=5, ge=1)
+
+    # Serving
+    pool_min_size: int = 2
+    pool_max_size: int = 10
+    statement_timeout_ms: int = 5_000
+    connect_timeout_s: float = 3.0
+    max_body_bytes: int = 1_048_576
+    graphiql: bool = True
+    introspection: bool = True
+    cors_origins: list[str] = Field(default_factory=list)
+
+    # Query limits (QUERY_TOO_COMPLEX)
+    max_depth: int = 10
+    max_aliases: int = 20
+    max_tokens: int = 2_000
+    max_cost: int = 50_000
+    max_batch: int = 10
+
+    # Per-user rate limit: a token bucket per user id, per worker process.
+    rate_limit_per_s: float = 50.0
+    rate_limit_burst: int = 100
+
+    # Policy files; the enforcer reloads them when they change.
+    policy_dir: Path | None = None
+    policy_reload_s: float = 2.0
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip() for o in value.split(",") if o.strip()]
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url
+
+    def secret_for_serving(self) -> str:
+        """The JWT secret a server may use; generates and keeps one for the embedded database."""
+        if self.jwt_secret:
+            if self.jwt_secret.strip().lower() in PLACEHOLDER_SECRETS or len(self.jwt_secret) < 16:
+                raise SettingsError("JWT_SECRET is a placeholder or shorter than 16 characters: set a real one")
+            return self.jwt_secret
+        if not self.embedded:
+            raise SettingsError("JWT_SECRET must be set when DATABASE_URL points at a real database")
+        path = self.data_dir / "jwt_secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

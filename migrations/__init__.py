@@ -1,0 +1,1 @@
+"""Alembic owns the database schema; `core.migrate.upgrade()` applies these revisions."""
