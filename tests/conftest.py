@@ -110,6 +110,9 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A gen_dataset.py `tiny` folder: the foreign producer of contract CSV files."""
     out = tmp_path_factory.mktemp("bg-tiny")
-    subprocess.run([sys.executable, str(GEN_DATASET), "--preset", "tiny", "--out", str(out)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, str(GEN_DATASET), "--preset", "tiny", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
     return out

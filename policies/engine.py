@@ -1,0 +1,205 @@
+"""Our typed face of Casbin: decisions, covering sets, role ranks and levels, hot reload.
+
+Casbin answers "may this user do `permission` at this unit path". It cannot filter data, so
+`cover(viewer, permission)` asks it about each of the viewer's assigned units and keeps those
+that grant, minus those inside another kept one: the covering set, which resolvers/scope.py
+compiles to one SQL condition. This holds while policies are allow-only and grants reach down
+the tree, which the model enforces (no deny effect; domains match by ancestor path).
+
+`enforce` is synchronous and mutates Casbin's state: one engine per event loop, never threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import casbin
+
+from core.viewer import UnitPlace, Viewer
+from models import Level
+from policies.role_manager import AncestorRoleManager, UserLinks
+
+log = logging.getLogger(__name__)
+
+POLICY_DIR = Path(__file__).resolve().parent
+
+PERMISSIONS = (
+    "unit.read",
+    "stats.read",
+    "voter.read",
+    "voter.read_contact",
+    "voter.read_sensitive",
+    "voter.write",
+    "data.import",
+    "data.export",
+    "outreach.manage",
+    "outreach.call",
+    "role.grant",
+    "audit.read",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Cover:
+    """The units under which a permission holds for one viewer; none lies inside another."""
+
+    units: tuple[UnitPlace, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.units
+
+    @property
+    def everything(self) -> bool:
+        """A STATE unit covers the whole tree (there is one state)."""
+        return any(u.level is Level.STATE for u in self.units)
+
+    def covers(self, place: UnitPlace) -> bool:
+        return any(place.is_under(u) for u in self.units)
+
+    def covers_ancestors(self, ancestors: tuple[int | None, ...]) -> bool:
+        """For a row that carries its (state, region, district, mandal, booth) ids; voters have
+        no state id, and the one STATE covers everything anyway."""
+        return any(u.level is Level.STATE or ancestors[u.level.depth] == u.id for u in self.units)
+
+    def within(self, place: UnitPlace) -> Cover:
+        """The part of this cover inside `place`'s subtree (all of `place` when it is covered)."""
+        if self.covers(place):
+            return Cover((place,))
+        return Cover(tuple(u for u in self.units if u.is_under(place)))
+
+
+EMPTY = Cover(())
+
+
+@dataclass(frozen=True, slots=True)
+class _Files:
+    model: Path
+    policy: Path
+
+    def stamp(self) -> tuple[float, float, int, int]:
+        m, p = self.model.stat(), self.policy.stat()
+        return (m.st_mtime, p.st_mtime, m.st_size, p.st_size)
+
+
+class PolicyEngine:
+    def __init__(self, policy_dir: Path | None = None, *, cache_size: int = 50_000) -> None:
+        directory = policy_dir or POLICY_DIR
+        self._files = _Files(directory / "model.conf", directory / "policy.csv")
+        self.users = UserLinks()
+        self._cache: OrderedDict[tuple[tuple[tuple[str, str], ...], str], Cover] = OrderedDict()
+        self._cache_size = cache_size
+        self._stamp: tuple[float, float, int, int] | None = None
+        self.reload()
+
+    # ------------------------------------------------------------------ loading ---
+    def _build(self) -> tuple[casbin.Enforcer, dict[str, frozenset[Level]], dict[str, int]]:
+        enforcer = casbin.Enforcer(str(self._files.model), str(self._files.policy))
+        enforcer.set_role_manager(AncestorRoleManager(self.users))
+        enforcer.build_role_links()
+        levels: dict[str, set[Level]] = {}
+        for role, level in enforcer.get_named_policy("p2"):
+            levels.setdefault(role, set()).add(Level(level))
+        ranks = {role: int(rank) for role, rank in enforcer.get_named_policy("p3")}
+        return enforcer, {r: frozenset(ls) for r, ls in levels.items()}, ranks
+
+    def reload(self) -> None:
+        """Read the policy files into a new enforcer and swap it in (requests keep the old one
+        until the swap, so they are never blocked by a half-loaded policy)."""
+        stamp = self._files.stamp()
+        enforcer, levels, ranks = self._build()
+        self._enforcer, self._levels, self._ranks = enforcer, levels, ranks
+        self._cache.clear()
+        self._stamp = stamp
+        log.info("policy loaded: %d rules", len(enforcer.get_policy()))
+
+    def reload_if_changed(self) -> bool:
+        """Reload when a policy file changed on disk; a broken file keeps the last good policy."""
+        try:
+            if self._files.stamp() == self._stamp:
+                return False
+            self.reload()
+            return True
+        except Exception:  # noqa: BLE001 - a bad edit must not take the server down
+            log.exception("policy reload failed; keeping the previous policy")
+            return False
+
+    def load_assignments(self, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Bulk load every (user id, role, unit path) assignment."""
+        self.users.load(rows)
+        self._cache.clear()
+
+    # ---------------------------------------------------------------- decisions ---
+    def _sync(self, viewer: Viewer) -> tuple[tuple[str, str], ...]:
+        # The viewer was read from the database for this request: that is the truth, so the
+        # user's links are made equal to it before Casbin is asked anything.
+        links = viewer.links
+        self.users.set_user(viewer.user_id, links)
+        return links
+
+    def enforce(self, viewer: Viewer, path: str, permission: str) -> bool:
+        self._sync(viewer)
+        return bool(self._enforcer.enforce(viewer.user_id, path, permission))
+
+    def cover(self, viewer: Viewer, permission: str) -> Cover:
+        if not viewer.assignments:
+            return EMPTY
+        links = self._sync(viewer)
+        key = (links, permission)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        granted: dict[int, UnitPlace] = {}
+        for assignment in viewer.assignments:
+            place = assignment.unit
+            if place.id not in granted and self._enforcer.enforce(viewer.user_id, place.path, permission):
+                granted[place.id] = place
+        kept = tuple(
+            sorted(
+                (
+                    p
+                    for p in granted.values()
+                    if not any(p is not o and p.is_under(o) for o in granted.values())
+                ),
+                key=lambda p: (p.level.depth, p.id),
+            )
+        )
+        cover = Cover(kept)
+        self._cache[key] = cover
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return cover
+
+    def allows(self, viewer: Viewer, permission: str, place: UnitPlace) -> bool:
+        return self.cover(viewer, permission).covers(place)
+
+    def permissions(self, viewer: Viewer) -> list[str]:
+        """Every permission the viewer holds anywhere."""
+        return [p for p in self.known_permissions() if not self.cover(viewer, p).empty]
+
+    def known_permissions(self) -> list[str]:
+        seen = dict.fromkeys(PERMISSIONS)
+        for _, act in self._enforcer.get_policy():
+            seen.setdefault(act)
+        return list(seen)
+
+    # ---------------------------------------------------------- roles as data ---
+    def rank(self, role: str) -> int:
+        return self._ranks.get(role, 0)
+
+    def allowed_levels(self, role: str) -> frozenset[Level]:
+        return self._levels.get(role, frozenset())
+
+    def roles(self) -> list[str]:
+        return sorted(self._ranks, key=lambda r: -self._ranks[r])
+
+
+def default_engine() -> PolicyEngine:
+    directory = os.environ.get("POLICY_DIR")
+    return PolicyEngine(Path(directory) if directory else None)

@@ -1,0 +1,31 @@
+"""What every resolver receives as `info.context`, built once per request by the server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from core.settings import Settings
+from core.viewer import Viewer
+from policies import PolicyEngine
+from resolvers.redaction import ReadLog
+
+
+@dataclass
+class Context:
+    pool: asyncpg.Pool
+    settings: Settings
+    policy: PolicyEngine
+    viewer: Viewer  # authenticated before execution; unknown users never get here (401)
+    request: Any = None
+    read_log: ReadLog = field(default_factory=ReadLog)
+    # Per-request memo (e.g. covers, stats batches) so one request never asks twice.
+    memo: dict[Any, Any] = field(default_factory=dict)
+
+    def cover(self, permission: str):  # -> policies.Cover
+        key = ("cover", permission)
+        if key not in self.memo:
+            self.memo[key] = self.policy.cover(self.viewer, permission)
+        return self.memo[key]
