@@ -63,6 +63,8 @@ async def create_pool(settings: Settings, url: str | None = None, **overrides: A
         "max_inactive_connection_lifetime": 300,
         "server_settings": {
             "application_name": "boothgraph",
+            # Campaign windows are calendar days in India: "today" turns over at Indian midnight.
+            "timezone": "Asia/Kolkata",
             "statement_timeout": str(settings.statement_timeout_ms),
             "idle_in_transaction_session_timeout": "60000",
         },

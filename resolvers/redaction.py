@@ -43,9 +43,7 @@ def voter_ancestors(row: Mapping[str, Any]) -> tuple[int | None, ...]:
     return (None, row["region_id"], row["district_id"], row["mandal_id"], row["booth_id"])
 
 
-def redact_voter(
-    row: Mapping[str, Any], visibility: VoterVisibility, *, on_call_list: bool = False
-) -> RedactedVoter:
+def redact_voter(row: Mapping[str, Any], visibility: VoterVisibility, *, on_call_list: bool = False) -> RedactedVoter:
     ancestors = voter_ancestors(row)
     phone_clear = on_call_list or visibility.contact.covers_ancestors(ancestors)
     sensitive_clear = visibility.sensitive.covers_ancestors(ancestors)
@@ -88,6 +86,4 @@ class ReadLog:
             self.unit_codes[action] = None  # reads spanning several units: no single unit
 
     def entries(self) -> list[tuple[str, str | None, int]]:
-        return [
-            (action, self.unit_codes.get(action), len(ids)) for action, ids in sorted(self.voters.items())
-        ]
+        return [(action, self.unit_codes.get(action), len(ids)) for action, ids in sorted(self.voters.items())]

@@ -116,3 +116,132 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
     )
     return out
+
+
+# ------------------------------------------------ read API: the tiny data set, loaded once ---
+@pytest.fixture(scope="session")
+async def read_template(db_factory: DatabaseFactory, tiny_dataset: Path) -> str:
+    """Name of a database holding the tiny data set, used only as a template (no connections)."""
+    from tests.dataset import load_folder
+
+    url = await db_factory.create()
+    connection = await asyncpg.connect(url)
+    try:
+        await load_folder(connection, tiny_dataset)
+    finally:
+        await connection.close()
+    return urlsplit(url).path.lstrip("/")
+
+
+@pytest.fixture(scope="session")
+async def read_pool(db_factory: DatabaseFactory, read_template: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool over a session-wide clone of the tiny data set, for tests that only read."""
+    url = await db_factory.create(template=read_template)
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=4)
+    assert pool is not None
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def read_db_url(db_factory: DatabaseFactory, read_template: str) -> AsyncIterator[str]:
+    """A clone of the tiny data set of its own, for a test that writes."""
+    url = await db_factory.create(template=read_template)
+    yield url
+    await db_factory.drop(url)
+
+
+@pytest.fixture(scope="session")
+async def read_truth(tiny_dataset: Path, read_pool: asyncpg.Pool):  # -> tests.read_truth.Truth
+    """The oracle of the read API tests: the tiny CSV files and the default matrix."""
+    from tests.read_truth import Truth
+
+    return await Truth.load(tiny_dataset, read_pool)
+
+
+# ------------------------------------------ transfer: a small hand-made folder and DB state ---
+MINI_DATASET = {
+    "units.csv": """code,parent_code,level,name,name_hi
+UP,,STATE,Uttar Pradesh,उत्तर प्रदेश
+UP-AWD,UP,REGION,Awadh,अवध
+UP-KSI,UP,REGION,Kashi,काशी
+UP-AWD-LKO,UP-AWD,DISTRICT,Lucknow,लखनऊ
+UP-KSI-VNS,UP-KSI,DISTRICT,Varanasi,वाराणसी
+UP-AWD-LKO-M01,UP-AWD-LKO,MANDAL,Kakori,काकोरी
+UP-KSI-VNS-M01,UP-KSI-VNS,MANDAL,Pindra,पिंडरा
+UP-AWD-LKO-M01-B0001,UP-AWD-LKO-M01,BOOTH,"Primary School Kakori, Room 1","प्राथमिक विद्यालय काकोरी, कक्ष 1"
+UP-AWD-LKO-M01-B0002,UP-AWD-LKO-M01,BOOTH,"Primary School Kakori, Room 2","प्राथमिक विद्यालय काकोरी, कक्ष 2"
+UP-KSI-VNS-M01-B0001,UP-KSI-VNS-M01,BOOTH,Panchayat Bhawan Pindra,पंचायत भवन पिंडरा
+""",
+    "voters.csv": ",".join(
+        ("epic_number", "booth_code", "serial_number", "name", "name_hi", "relative_name", "age", "gender")
+        + ("house_number", "phone", "caste_category", "caste", "economic_status", "contact_consent")
+    )
+    + """
+ABC0000001,UP-AWD-LKO-M01-B0001,1,Ram Yadav,राम यादव,Shyam Yadav,45,MALE,12,5123456780,OBC,OBC-03,BPL,GRANTED
+ABC0000002,UP-AWD-LKO-M01-B0001,2,Sita Devi,सीता देवी,Ram Yadav,41,FEMALE,12,,OBC,OBC-03,BPL,UNKNOWN
+ABC0000003,UP-AWD-LKO-M01-B0001,3,Mohan Verma,मोहन वर्मा,Sohan,67,MALE,14A,5000000003,SC,SC-01,LOW_INCOME,DENIED
+ABC0000004,UP-AWD-LKO-M01-B0002,1,Gita Kumari,गीता कुमारी,Mohan Verma,19,FEMALE,3/14,5000000004,,,,
+ABC0000005,UP-AWD-LKO-M01-B0002,2,Aslam Khan,असलम ख़ान,Akram,33,MALE,,5000000005,GEN,GEN-02,MIDDLE_INCOME,UNKNOWN
+ABC0000006,UP-AWD-LKO-M01-B0002,3,Chandni,चाँदनी,,29,THIRD_GENDER,7,,,,,UNKNOWN
+XYZ0000001,UP-KSI-VNS-M01-B0001,1,Vinod Mishra,विनोद मिश्रा,Anil,58,MALE,1,5000000011,GEN,GEN-01,HIGH_INCOME,GRANTED
+XYZ0000002,UP-KSI-VNS-M01-B0001,2,Kavita Mishra,कविता मिश्रा,Vinod,52,FEMALE,1,5000000012,GEN,GEN-01,HIGH_INCOME,
+XYZ0000003,UP-KSI-VNS-M01-B0001,3,Ramesh Pal,रमेश पाल,Suresh Pal,120,MALE,2,,ST,ST-01,BPL,UNKNOWN
+""",
+    "schemes.csv": """code,name,name_hi
+PMUY,Pradhan Mantri Ujjwala Yojana,प्रधानमंत्री उज्ज्वला योजना
+PM-KISAN,Pradhan Mantri Kisan Samman Nidhi,प्रधानमंत्री किसान सम्मान निधि
+NSAP,National Social Assistance Programme,
+""",
+    "beneficiaries.csv": """epic_number,scheme_code,since
+ABC0000002,PMUY,2017-03-01
+ABC0000001,PM-KISAN,2020-02-29
+ABC0000003,NSAP,
+XYZ0000003,PM-KISAN,2019-12-31
+XYZ0000003,NSAP,2021-07-15
+""",
+    "users.csv": """id,name,phone
+u-000001,Awadhesh Tripathi,5111111111
+u-000002,Kuldeep Bajpai,5222222222
+u-000003,Sunita Devi,
+u-000004,Imran Ansari,5444444444
+u-000005,Nobody Assigned,
+""",
+    "assignments.csv": """user_id,role,unit_code
+u-000001,STATE_PRESIDENT,UP
+u-000002,DISTRICT_CONVENOR,UP-AWD-LKO
+u-000003,BOOTH_PRESIDENT,UP-AWD-LKO-M01-B0001
+u-000003,CALLER,UP-AWD-LKO-M01-B0001
+u-000004,IT_CONVENOR,UP-KSI-VNS
+""",
+}
+
+
+@pytest.fixture
+def mini_dataset(tmp_path: Path) -> Path:
+    """A hand-made, valid import folder (10 units, 9 voters, Devanagari, a quoted comma)."""
+    folder = tmp_path / "mini"
+    folder.mkdir()
+    for name, text in MINI_DATASET.items():
+        (folder / name).write_bytes(text.encode("utf-8"))
+    return folder
+
+
+async def _db_state(conn: asyncpg.Connection) -> dict[str, tuple[int, str]]:
+    tables = await conn.fetch(
+        "select tablename from pg_tables where schemaname = 'public' and tablename <> 'alembic_version'"
+    )
+    state: dict[str, tuple[int, str]] = {}
+    for (name,) in tables:
+        row = await conn.fetchrow(
+            f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from {name} t"
+        )
+        state[name] = (row[0], row[1])
+    return state
+
+
+@pytest.fixture
+def db_state():  # -> async (conn) -> {table: (rows, md5 of rows)}
+    """Takes the state of every public table: (row count, md5 of all rows); equal states compare
+    equal, so `assert await db_state(conn) == before` shows that nothing was written."""
+    return _db_state

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Markdown report from the JSON lines that bench/run.sh collects (driver.py and limit.py lines,
+labels "boothgraph:Qn", "peer:Qn", "limit:Qn"):
+
+    python3 bench/report.py RESULTS.jsonl --meta META.json [--checks CHECKS.txt] > RESULTS.md
+
+Per operation and target: the median run by req/s (with that run's p50/p99) and [min-max] req/s
+over the runs; then boothgraph/peer and boothgraph/limit from the median req/s. META.json holds
+the machine and software facts that run.sh gathered. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+
+NAMES = {
+    "Q1": "Q1 booth page (50)",
+    "Q2": "Q2 booth page, one scheme",
+    "Q3": "Q3 district total + by caste",
+    "Q4": "Q4 EPIC out of scope",
+    "Q5": "Q5 state dashboard (6 regions, all stats)",
+}
+TARGETS = ("boothgraph", "peer", "limit")
+
+
+def median_run(runs: list[dict]) -> tuple[dict, float, float]:
+    runs = sorted(runs, key=lambda r: r["rps"])
+    return runs[len(runs) // 2], runs[0]["rps"], runs[-1]["rps"]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("results")
+    p.add_argument("--meta", required=True)
+    p.add_argument("--checks")
+    a = p.parse_args()
+    with open(a.meta) as f:
+        meta = json.load(f)
+    res: dict[tuple[str, str], list[dict]] = collections.defaultdict(list)
+    with open(a.results) as f:
+        for line in f:
+            if line.strip():
+                r = json.loads(line)
+                target, op = r["label"].split(":")
+                res[(target, op)].append(r)
+    runs = max((len(v) for v in res.values()), default=0)
+    sample = next(iter(res.values()))[0] if res else {"n": "?", "c": "?", "engine": "?"}
+
+    out = [f"# boothgraph vs PostGraphile + RLS vs raw SQL: {meta['preset']} preset, {meta['date']}", ""]
+    out.append(
+        f"{sample['n']} requests per operation at concurrency {sample['c']} after {meta['warmup']} warm-up "
+        f"requests (load generator: {sample['engine']}), {runs} run(s) with peer, limit and boothgraph alternating. "
+        "Each cell: the median run's req/s [min-max over the runs], and that run's p50 and p99 in ms. "
+        "Ratios compare median req/s; above 1 means boothgraph serves more requests per second."
+    )
+    out.append("")
+    head = "| op |" + "".join(f" {t} req/s | {t} p50 | {t} p99 |" for t in TARGETS)
+    head += " boothgraph/peer | boothgraph/limit |"
+    out += [head, "|---|" + "---:|" * (3 * len(TARGETS) + 2)]
+    for op, name in NAMES.items():
+        cells, rates = [], {}
+        for t in TARGETS:
+            if res.get((t, op)):
+                m, lo, hi = median_run(res[(t, op)])
+                rng = f" [{lo:.0f}-{hi:.0f}]" if len(res[(t, op)]) > 1 else ""
+                cells.append(f" {m['rps']:.0f}{rng} | {m['p50_ms']:.1f} | {m['p99_ms']:.1f} |")
+                rates[t] = m["rps"]
+            else:
+                cells.append(" - | - | - |")
+        ratios = [
+            f" {rates['boothgraph'] / rates[t]:.2f} |" if "boothgraph" in rates and t in rates else " - |"
+            for t in ("peer", "limit")
+        ]
+        out.append(f"| {name} |" + "".join(cells) + "".join(ratios))
+    errors = {f"{t}:{op}": sum(r["errors"] for r in rs) for (t, op), rs in res.items()}
+    bad = {k: v for k, v in errors.items() if v}
+    out += ["", f"Errors (non-200 or `errors` in the body): {bad if bad else 'none'}.", ""]
+
+    out += ["## Scenario", ""]
+    sc = meta.get("scenario", {})
+    out.append(
+        f"Data: `{meta['data']}` ({meta.get('voters', '?'):,} voters, gen_dataset.py --preset {meta['preset']}). "
+        f"Q1/Q2 booth {sc.get('booth')} (Q1 as DISTRICT_PRESIDENT {sc.get('dp_a')}, Q2 scheme {sc.get('scheme')} "
+        f"as DISTRICT_CONVENOR {sc.get('dc_a')}); Q3 district {sc.get('district_a')} "
+        f"({sc.get('voters_a', 0):,} voters) as {sc.get('dp_a')}; Q4 EPIC {sc.get('epic_b')} of {sc.get('district_b')} "
+        f"as {sc.get('dp_a')} (must be null); "
+        f"Q5 unit {meta.get('q5_unit')} with all its regions' UnitStats as STATE_PRESIDENT {meta.get('q5_user')} "
+        "(boothgraph only: the peer has no such query)."
+    )
+    out += ["", "## Machine and software", ""]
+    for k, v in meta.get("machine", {}).items():
+        out.append(f"- {k}: {v}")
+    out += ["", "## Settings", ""]
+    for k, v in meta.get("settings", {}).items():
+        out.append(f"- {k}: {v}")
+    if a.checks:
+        with open(a.checks) as f:
+            out += ["", "## Checks before timing", "", "```", f.read().rstrip(), "```"]
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,289 @@
+"""The `boothgraph` command: serve, demo, import, token (service.md).
+
+Configuration comes from the environment (and `.env`): DATABASE_URL (unset: an embedded
+PostgreSQL under ./.boothgraph/), JWT_SECRET (unset: generated and kept under ./.boothgraph/
+for the embedded database; required with a DATABASE_URL), and the rest of core.settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from core import migrate
+from core.auth import make_token
+from core.database import asyncpg_dsn, database_url
+from core.errors import BoothgraphError
+from core.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from transfer.report import ImportReport
+
+PRESETS = ("tiny", "small", "medium")
+DEMO_TOKEN_TTL_S = 12 * 3600
+GRACEFUL_SHUTDOWN_S = 15
+IMPORT_USER = "system"  # who the audit log names for a command-line import (an administrator)
+
+
+class CommandError(Exception):
+    """A failure to report in one line on stderr (no traceback), with an exit status."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------- database ---
+def prepare_database(settings: Settings) -> str:
+    """The database URL (starting the embedded PostgreSQL if needed), migrated to head."""
+    if settings.embedded:
+        _say(f"Using the embedded PostgreSQL under {settings.data_dir}/ (set DATABASE_URL to use another)")
+    url = database_url(settings)
+    try:
+        migrate.upgrade(url)
+    except Exception as exc:
+        raise CommandError(f"cannot prepare the database: {type(exc).__name__}: {exc}") from exc
+    return url
+
+
+async def _connect(url: str) -> asyncpg.Connection:
+    try:
+        return await asyncpg.connect(asyncpg_dsn(url), timeout=5)
+    except Exception as exc:
+        raise CommandError(f"cannot reach the database: {type(exc).__name__}: {exc}") from exc
+
+
+# -------------------------------------------------------------------- serve ---
+def log_config() -> dict[str, Any]:
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["boothgraph"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
+def serve(settings: Settings, url: str, secret: str, host: str, port: int, workers: int) -> None:
+    """Run uvicorn on `server:app_from_env`; every worker reads the resolved URL and secret."""
+    import uvicorn
+
+    os.environ["DATABASE_URL"] = url
+    os.environ["JWT_SECRET"] = secret
+    _say(f"boothgraph: serving http://{host}:{port}/graphql with {workers} worker(s)")
+    uvicorn.run(
+        "server:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        log_config=log_config(),
+        access_log=False,  # middleware.access_log writes one line per request
+        server_header=False,
+    )
+
+
+def _secret(settings: Settings) -> str:
+    try:
+        return settings.secret_for_serving()
+    except SettingsError as exc:
+        raise CommandError(str(exc), status=2) from exc
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = Settings()
+    secret = _secret(settings)
+    url = prepare_database(settings)
+    serve(settings, url, secret, args.host, args.port, args.workers)
+    return 0
+
+
+# --------------------------------------------------------------------- demo ---
+EXAMPLES: dict[str, str] = {
+    "CALLER": "{ myCallList(first: 5) { totalCount edges { node { voter { name phone } campaign { name } } } } }",
+    "BOOTH_PRESIDENT": '{ voters(unit: "%s", first: 5) '
+    "{ totalCount edges { node { name age phone redactedFields } } } }",
+    "MANDAL_PRESIDENT": '{ unit(code: "%s") { name children(first: 5) '
+    "{ edges { node { code name stats { voters } } } } } }",
+}
+DEFAULT_EXAMPLE = '{ unit(code: "%s") { name level stats { voters contactable byGender { key count } suppressed } } }'
+
+SAMPLE_USERS_SQL = """
+select distinct on (a.role) a.role, a.user_id, u.code
+from assignments a join units u on u.id = a.unit_id
+order by a.role, u.depth, a.id
+"""
+
+
+def example_query(role: str, unit_code: str) -> str:
+    template = EXAMPLES.get(role, DEFAULT_EXAMPLE)
+    return template % unit_code if "%s" in template else template
+
+
+async def _load_demo(url: str, folder: Path, preset: str, seed: int) -> list[tuple[str, str, str]]:
+    """Loads the demo data set into an empty database; returns (role, user id, unit code)
+    for one user of each role: from the demo folder, else (data loaded some other way) from
+    the database."""
+    from transfer.demo import demo_users, write_demo_dataset
+
+    conn = await _connect(url)
+    try:
+        if await conn.fetchval("select exists (select 1 from units)"):
+            _say("The database already holds units: skipping the demo data load")
+        else:
+            _say(f"Writing the {preset!r} demo data set to {folder}/ …")
+            write_demo_dataset(folder, preset, seed)
+            _say("Importing it …")
+            report = await _import(conn, folder)
+            _say(f"Imported {report.records} records in {report.seconds:.1f} s")
+        if (folder / "assignments.csv").is_file():
+            return demo_users(folder)
+        return [(r["role"], r["user_id"], r["code"]) for r in await conn.fetch(SAMPLE_USERS_SQL)]
+    finally:
+        await conn.close()
+
+
+def print_tokens(users: Sequence[tuple[str, str, str]], secret: str, host: str, port: int) -> None:
+    url = f"http://{host}:{port}/graphql"
+    print(f"\nGraphiQL: {url} (add the header  Authorization: Bearer <token>)\n")
+    for role, user_id, unit_code in users:
+        token = make_token(user_id, secret, ttl_s=DEMO_TOKEN_TTL_S)
+        body = json.dumps({"query": example_query(role, unit_code)})
+        print(f"# {role}: {user_id} at {unit_code}")
+        print(f"export TOKEN_{role}={token}")
+        auth = f'-H "Authorization: Bearer $TOKEN_{role}"'
+        print(f"curl -s {url} {auth} -H 'Content-Type: application/json' -d '{body}'\n")
+    sys.stdout.flush()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = Settings()
+    secret = _secret(settings)
+    url = prepare_database(settings)
+    folder = settings.data_dir / f"demo-{args.preset}"
+    users = asyncio.run(_load_demo(url, folder, args.preset, args.seed))
+    print_tokens(users, secret, args.host, args.port)
+    if not args.no_serve:
+        serve(settings, url, secret, args.host, args.port, args.workers)
+    return 0
+
+
+# ------------------------------------------------------------------- import ---
+async def _import(conn: asyncpg.Connection, folder: Path) -> ImportReport:
+    from transfer.importer import import_folder
+
+    try:
+        return await import_folder(conn, folder, user_id=IMPORT_USER, progress=True)
+    except BoothgraphError as exc:  # CsvImportError names file:line: column: reason
+        raise CommandError(exc.message) from exc
+
+
+async def _import_folder(url: str, folder: Path) -> ImportReport:
+    conn = await _connect(url)
+    try:
+        return await _import(conn, folder)
+    finally:
+        await conn.close()
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        raise CommandError(f"{folder}: no such folder", status=2)
+    url = prepare_database(Settings())
+    report = asyncio.run(_import_folder(url, folder))
+    print("\n".join(report.lines()))
+    print(f"{report.records} records in {report.seconds:.1f} s")
+    return 0
+
+
+# -------------------------------------------------------------------- token ---
+async def _user_exists(url: str, user_id: str) -> bool:
+    conn = await _connect(url)
+    try:
+        return bool(await conn.fetchval("select exists (select 1 from users where id = $1)", user_id))
+    finally:
+        await conn.close()
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    if args.ttl <= 0:
+        raise CommandError("--ttl must be a positive number of seconds", status=2)
+    settings = Settings()
+    secret = _secret(settings)
+    print(make_token(args.user_id, secret, ttl_s=args.ttl), flush=True)
+    # The token is printed either way (service.md); a user the database does not know gets
+    # a warning, since the server will answer 401 for it.
+    if settings.embedded and not (settings.data_dir / "pg").exists():
+        _say("warning: no database yet, so the user could not be checked")
+        return 0
+    try:
+        exists = asyncio.run(_user_exists(database_url(settings), args.user_id))
+    except CommandError as exc:
+        _say(f"warning: the user could not be checked ({exc})")
+        return 0
+    if not exists:
+        _say(f"warning: user {args.user_id!r} does not exist; the server will refuse this token (401)")
+    return 0
+
+
+# --------------------------------------------------------------------- main ---
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="boothgraph", description="GraphQL API over booth-level voter data")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def server_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+        p.add_argument("--workers", type=int, default=1, help="worker processes (rate limits are per worker)")
+
+    serve_p = commands.add_parser("serve", help="apply migrations, then run the GraphQL server")
+    server_options(serve_p)
+    serve_p.set_defaults(handler=cmd_serve)
+
+    demo_p = commands.add_parser("demo", help="load a demo data set into an empty database, print tokens, serve")
+    demo_p.add_argument("--preset", choices=PRESETS, default="small")
+    demo_p.add_argument("--seed", type=int, default=7)
+    demo_p.add_argument("--no-serve", action="store_true", help="load and print the tokens, then exit")
+    server_options(demo_p)
+    demo_p.set_defaults(handler=cmd_demo)
+
+    import_p = commands.add_parser("import", help="apply migrations, then import a folder of CSV files")
+    import_p.add_argument("dir", metavar="DIR")
+    import_p.set_defaults(handler=cmd_import)
+
+    token_p = commands.add_parser("token", help="print a signed access token for a user")
+    token_p.add_argument("user_id", metavar="USER_ID")
+    token_p.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid (default 3600)")
+    token_p.set_defaults(handler=cmd_token)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except CommandError as exc:
+        _say(f"boothgraph {args.command}: {exc}")
+        return exc.status
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

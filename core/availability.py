@@ -1,0 +1,42 @@
+"""Is this exception "the database is not there (or not answering in time)"?
+
+Such failures become SERVICE_UNAVAILABLE (HTTP 503) instead of a masked 500: the client may
+retry, nothing is wrong with its request. The asyncpg pool opens new connections by itself
+when PostgreSQL is back, so there is nothing to reset here.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from core.errors import DatabaseUnavailable
+
+_FILESYSTEM = (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError)
+
+UNAVAILABLE_MESSAGE = "The database is not available right now; try again shortly"
+TIMEOUT_MESSAGE = "The database did not answer in time; try again or ask for less"
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, DatabaseUnavailable):
+        return True
+    if isinstance(
+        exc,
+        (
+            asyncpg.PostgresConnectionError,  # 08xxx, and a connection that died under us
+            asyncpg.exceptions.OperatorInterventionError,  # 57xxx: shutdown, cannot connect now, statement timeout
+            asyncpg.exceptions.TooManyConnectionsError,
+            TimeoutError,  # connect or pool acquire timeout (asyncio.TimeoutError is TimeoutError)
+        ),
+    ):
+        return True
+    return isinstance(exc, OSError) and not isinstance(exc, _FILESYSTEM)
+
+
+def as_unavailable(exc: BaseException) -> DatabaseUnavailable:
+    """The client-facing error for an exception that `is_database_unavailable`."""
+    if isinstance(exc, DatabaseUnavailable):
+        return exc
+    if isinstance(exc, (asyncpg.exceptions.QueryCanceledError, TimeoutError)):
+        return DatabaseUnavailable(TIMEOUT_MESSAGE)
+    return DatabaseUnavailable(UNAVAILABLE_MESSAGE)

@@ -1,0 +1,49 @@
+"""One log line per request: method, path, status, bytes out, duration and user; never the
+body or the query string (both can hold voters' data). Adds a `Server-Timing` header."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("boothgraph.access")
+
+
+class AccessLogMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})  # shared with inner middleware (user id)
+        start = time.perf_counter()
+        status = 500
+        sent = 0
+
+        async def timed_send(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                elapsed = (time.perf_counter() - start) * 1000
+                MutableHeaders(scope=message).append("Server-Timing", f"app;dur={elapsed:.1f}")
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, timed_send)
+        finally:
+            log.info(
+                "%s %s %d %dB %.1fms user=%s",
+                scope["method"],
+                scope["path"],
+                status,
+                sent,
+                (time.perf_counter() - start) * 1000,
+                state.get("user_id", "-"),
+            )

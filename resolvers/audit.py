@@ -1,0 +1,151 @@
+"""The append-only audit log: `record` writes one entry (always inside the caller's transaction,
+so an entry exists exactly when the change it records does); `audit_log` reads the entries a
+viewer may see (audit.read cover, through resolvers.scope)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from policies import Cover
+from resolvers.cursors import CursorCodec, Page, ReadContext, binding, validate_first
+from resolvers.guard import check_text, find_unit
+from resolvers.scope import SqlParams, scope_condition
+
+# service.md's audit actions, exactly.
+ACTIONS = frozenset(
+    {
+        "voter.read_contact",
+        "voter.read_sensitive",
+        "voter.write",
+        "voter.erase",
+        "beneficiary.enroll",
+        "data.import",
+        "data.export",
+        "role.grant",
+        "role.revoke",
+        "outreach.campaign",
+        "outreach.assign",
+        "outreach.call",
+    }
+)
+
+INSERT_SQL = """
+insert into audit_log (user_id, action, unit_id, unit_code, records, detail)
+values ($1, $2, $3, $4, $5, $6)
+returning id
+"""
+
+
+def detail_json(**values: Any) -> str:
+    """A compact, stable `detail` for machine readers (never phone numbers or sensitive values)."""
+    return json.dumps(values, separators=(",", ":"), sort_keys=True, default=str)
+
+
+async def record(
+    conn: asyncpg.Connection,
+    *,
+    user_id: str,
+    action: str,
+    unit_id: int | None,
+    unit_code: str | None,
+    records: int,
+    detail: str | None = None,
+) -> int:
+    """Append one entry; returns its id. Call it inside the transaction of the change."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    return int(await conn.fetchval(INSERT_SQL, user_id, action, unit_id, unit_code, int(records), detail))
+
+
+# ------------------------------------------------------------------------------ reading ---
+AUDIT_COLUMNS = "a.id, a.at, a.user_id, a.action, a.unit_code, a.records, a.detail"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    id: int
+    at: dt.datetime
+    user_id: str
+    action: str
+    unit_code: str | None
+    records: int
+    detail: str | None
+
+
+def _row(r: asyncpg.Record) -> AuditRow:
+    return AuditRow(
+        id=r["id"],
+        at=r["at"],
+        user_id=r["user_id"],
+        action=r["action"],
+        unit_code=r["unit_code"],
+        records=r["records"],
+        detail=r["detail"],
+    )
+
+
+async def audit_log(
+    ctx: ReadContext,
+    *,
+    unit: str | None = None,
+    action: str | None = None,
+    first: int | None = 50,
+    after: str | None = None,
+) -> Page[AuditRow]:
+    """Entries whose unit lies in the viewer's audit.read cover, newest first. Entries without a
+    unit (e.g. a command-line import) only for a STATE-level cover: the left join leaves their
+    unit columns null, which only the STATE arm (`true`) lets through. With `unit`: the entries
+    of units under it (none when it is absent or outside the cover)."""
+    limit = validate_first(first, 50)
+    check_text(action, "action", limit=100)
+    codec = CursorCodec(ctx.settings, "audit", binding(ctx.viewer.user_id, unit, action))
+    start = codec.decode(after, (int,))
+    page: Page[AuditRow] = Page()
+    cover = ctx.cover("audit.read")
+    if unit is not None:
+        place = await find_unit(ctx.pool, check_text(unit, "unit", limit=200) or "")
+        cover = cover.within(place) if place is not None else Cover(())
+    if cover.empty:
+        return page
+    params = SqlParams()
+    where = [scope_condition(cover, params, "u")]
+    if unit is not None:
+        where.append("a.unit_id is not null")
+    if action is not None:
+        where.append(f"a.action = {params.add(action)}")
+    base = " and ".join(where)
+    page.total = int(
+        await ctx.pool.fetchval(
+            f"select count(*) from audit_log a left join units u on u.id = a.unit_id where {base}", *params.values
+        )
+    )
+    if start is not None:
+        base += f" and a.id < {params.add(start[0])}"
+    rows = await ctx.pool.fetch(
+        f"""select {AUDIT_COLUMNS} from audit_log a left join units u on u.id = a.unit_id
+            where {base} order by a.id desc limit {params.add(limit + 1)}""",
+        *params.values,
+    )
+    page.has_next = len(rows) > limit
+    for r in rows[:limit]:
+        page.items.append(_row(r))
+        page.cursors.append(codec.encode([r["id"]]))
+    return page
+
+
+async def audit_entry_by_id(ctx: ReadContext, entry_id: int) -> AuditRow | None:
+    """For node(id): the entry when it lies in the viewer's audit.read cover, else None."""
+    params = SqlParams(entry_id)
+    cond = scope_condition(ctx.cover("audit.read"), params, "u")
+    if cond == "false":
+        return None
+    row = await ctx.pool.fetchrow(
+        f"select {AUDIT_COLUMNS} from audit_log a left join units u on u.id = a.unit_id where a.id = $1 and {cond}",
+        *params.values,
+    )
+    return None if row is None else _row(row)

@@ -1,0 +1,592 @@
+"""Outreach: campaigns, call lists, call logs.
+
+Who sees what (access-policy.md, and the choices made where it is silent):
+- A campaign is managed (created, assigned, its full progress seen) by holders of
+  outreach.manage over its unit.
+- Callers are the holders of outreach.call (the policy decides which roles: CALLER and
+  BOOTH_PRESIDENT by default). A caller sees their own entries of a campaign only while it is
+  open (opens_on <= current_date <= closes_on), never a voter whose consent is DENIED, and only
+  while they still hold outreach.call at a unit on the campaign's line (inside the campaign's
+  unit or above it), so a revoked caller loses the list at once. Each entry's voter shows the
+  roll fields, booth, schemes and the phone in clear (redaction's on_call_list) and nothing
+  sensitive, whatever else the caller may read.
+- `campaigns` lists the campaigns whose unit lies in the viewer's outreach.manage cover, and
+  besides them the open campaigns in which the viewer has such visible entries; `progress`
+  of the latter counts only the viewer's own entries.
+- assignCalls: the caller must be a user one of whose assignments the manager can see (else
+  NOT_FOUND, like an unknown user) and who holds outreach.call at a unit inside the campaign's
+  unit (else BAD_USER_INPUT: a known person who cannot call there is an input error). `unit`
+  must lie inside the campaign's unit (not visible: NOT_FOUND; visible but outside:
+  BAD_USER_INPUT). A campaign past its closesOn takes no more assignments (BAD_USER_INPUT).
+
+Reads take the request context (resolvers.cursors.ReadContext); mutations take (conn, viewer,
+policy) and run in one transaction with their audit entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from core.errors import BadUserInput, Forbidden, NotFound
+from core.viewer import UnitPlace, Viewer, load_viewer, unit_place
+from models import CallOutcome
+from policies import Cover, PolicyEngine
+from resolvers import audit
+from resolvers.cursors import CursorCodec, Page, ReadContext, binding, validate_first
+from resolvers.guard import check_enum, check_text, find_unit, in_transaction, parse_date, visible_cover
+from resolvers.redaction import VoterVisibility
+from resolvers.scope import SqlParams, scope_condition, under_condition
+from resolvers.survey import voter_record
+from resolvers.units import UnitRow
+from resolvers.voters import (
+    NO_FILTER,
+    SCHEMES_JOIN,
+    VOTER_COLUMNS,
+    CallLogRow,
+    VoterFilterArgs,
+    VoterRecord,
+    _filter_conditions,
+)
+
+MAX_ASSIGN = 10_000
+OUTCOMES = [o.value for o in CallOutcome]
+OPEN = "(c.opens_on <= current_date and current_date <= c.closes_on)"
+NOTHING = Cover(())
+CALL_LIST_VIEW = VoterVisibility(contact=NOTHING, sensitive=NOTHING)
+
+
+# --------------------------------------------------------------------------- records ---
+@dataclass(frozen=True, slots=True)
+class SchemeRef:
+    code: str
+    name: str
+    name_hi: str | None
+
+
+@dataclass(slots=True)
+class OutreachStatsRow:
+    assigned: int = 0
+    called: int = 0
+    by_outcome: dict[str, int] = field(default_factory=dict)
+
+    def buckets(self) -> list[tuple[str, int]]:
+        """(outcome, count) in the enum's order, zero counts left out."""
+        return [(o, self.by_outcome[o]) for o in OUTCOMES if self.by_outcome.get(o)]
+
+
+@dataclass(slots=True)
+class CampaignRow:
+    id: int
+    name: str
+    unit: UnitRow
+    schemes: list[SchemeRef]
+    opens_on: dt.date
+    closes_on: dt.date
+    open: bool
+    managed: bool  # the viewer holds outreach.manage over the campaign's unit
+
+
+@dataclass(slots=True)
+class CallEntry:
+    """One entry of a call list: what a CallAssignment shows."""
+
+    id: int
+    campaign: CampaignRow
+    voter: VoterRecord
+    caller_id: str
+    last_call: CallLogRow | None
+
+
+CAMPAIGN_SELECT = f"""
+c.id as c_id, c.name as c_name, c.schemes as c_schemes, c.opens_on as c_opens_on,
+c.closes_on as c_closes_on, {OPEN} as c_open,
+array(select s.name from unnest(c.schemes) with ordinality x(code, i) join schemes s on s.code = x.code
+      order by x.i) as c_scheme_names,
+array(select s.name_hi from unnest(c.schemes) with ordinality x(code, i) join schemes s on s.code = x.code
+      order by x.i) as c_scheme_names_hi,
+cu.id as cu_id, cu.code as cu_code, cu.level as cu_level, cu.path as cu_path, cu.parent_id as cu_parent_id,
+cu.name as cu_name, cu.name_hi as cu_name_hi, cu.state_id as cu_state_id, cu.region_id as cu_region_id,
+cu.district_id as cu_district_id, cu.mandal_id as cu_mandal_id, cu.booth_id as cu_booth_id
+"""
+CAMPAIGN_FROM = "from campaigns c join units cu on cu.id = c.unit_id"
+
+LOG_COLUMNS = (
+    "id",
+    "voter_id",
+    "outcome",
+    "problems",
+    "benefit_received",
+    "desired_benefit",
+    "satisfaction",
+    "notes",
+    "called_at",
+    "caller_id",
+)
+LOG_SELECT = ", ".join(f"l.{c} as l__{c}" for c in LOG_COLUMNS)
+
+
+def _campaign_place(r: Mapping[str, Any]) -> UnitPlace:
+    return unit_place({k[3:]: r[k] for k in r.keys() if k.startswith("cu_")})
+
+
+def _campaign(r: Mapping[str, Any], manage: Cover) -> CampaignRow:
+    place = _campaign_place(r)
+    names, names_hi = list(r["c_scheme_names"]), list(r["c_scheme_names_hi"])
+    known = len(names) == len(r["c_schemes"])
+    return CampaignRow(
+        id=r["c_id"],
+        name=r["c_name"],
+        unit=UnitRow(place=place, name=r["cu_name"], name_hi=r["cu_name_hi"], parent_id=r["cu_parent_id"]),
+        schemes=[
+            SchemeRef(code, names[i] if known else code, names_hi[i] if known else None)
+            for i, code in enumerate(r["c_schemes"])
+        ],
+        opens_on=r["c_opens_on"],
+        closes_on=r["c_closes_on"],
+        open=r["c_open"],
+        managed=manage.covers(place),
+    )
+
+
+def _log(r: Mapping[str, Any]) -> CallLogRow | None:
+    if r["l__id"] is None:
+        return None
+    return CallLogRow(**{c: r[f"l__{c}"] for c in LOG_COLUMNS})
+
+
+def _call_list_voter(ctx: ReadContext, r: Mapping[str, Any]) -> VoterRecord:
+    """The voter as a caller sees it on their list: phone in clear, nothing sensitive."""
+    return voter_record(ctx, r, CALL_LIST_VIEW, on_call_list=True)
+
+
+# -------------------------------------------------------------------- visibility ---
+def _caller_condition(viewer: Viewer, policy: PolicyEngine, params: SqlParams, alias: str = "cu") -> str:
+    """The campaign's unit (`alias`) lies on the line of one of the viewer's outreach.call
+    units: inside it (the scope filter) or above it (one of its ancestors)."""
+    cover = policy.cover(viewer, "outreach.call")
+    if cover.empty:
+        return "false"
+    above = sorted({a for u in cover.units for a in u.ancestors if a is not None})
+    inside = scope_condition(cover, params, alias)
+    return f"({alias}.id = any({params.add(above)}::int[]) or {inside})"
+
+
+def _own_entries(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> str:
+    """The entries a caller may see (aliases ca, c, cu, v): their own, of an open campaign on
+    their line, of a voter whose consent is not DENIED."""
+    line = _caller_condition(viewer, policy, params)
+    if line == "false":
+        return "false"
+    return f"ca.caller_id = {params.add(viewer.user_id)} and {OPEN} and v.contact_consent <> 'DENIED' and {line}"
+
+
+def _has_own_entries(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> str:
+    """The campaign (aliases c, cu) holds entries the viewer may see as its caller."""
+    line = _caller_condition(viewer, policy, params)
+    if line == "false":
+        return "false"
+    return (
+        f"({OPEN} and {line} and exists (select 1 from call_assignments ca join voters v on v.id = ca.voter_id"
+        f" where ca.campaign_id = c.id and ca.caller_id = {params.add(viewer.user_id)}"
+        " and v.contact_consent <> 'DENIED'))"
+    )
+
+
+ENTRY_FROM = """
+from call_assignments ca
+join campaigns c on c.id = ca.campaign_id
+join units cu on cu.id = c.unit_id
+join voters v on v.id = ca.voter_id
+"""
+
+
+# ---------------------------------------------------------------------- campaigns ---
+async def create_campaign(
+    conn: asyncpg.Connection,
+    viewer: Viewer,
+    policy: PolicyEngine,
+    *,
+    name: str,
+    unit: str,
+    schemes: list[str],
+    opens_on: str,
+    closes_on: str,
+) -> CampaignRow:
+    name = (check_text(name, "name", limit=200, required=True) or "").strip()
+    check_text(unit, "unit", limit=200, required=True)
+    opens, closes = parse_date(opens_on, "opensOn"), parse_date(closes_on, "closesOn")
+    if opens is None or closes is None:
+        raise BadUserInput("opensOn and closesOn are required")
+    if closes < opens:
+        raise BadUserInput("closesOn must not be before opensOn", argument="closesOn")
+    codes = list(dict.fromkeys(check_text(s, "schemes", limit=50, required=True) or "" for s in schemes))
+    if not codes:
+        raise BadUserInput("schemes must name at least one scheme", argument="schemes")
+    known = {r["code"] for r in await conn.fetch("select code from schemes where code = any($1::text[])", codes)}
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise BadUserInput(f"Unknown scheme codes: {', '.join(unknown)}", argument="schemes")
+    place = await find_unit(conn, unit)
+    if place is None or not visible_cover(viewer).covers(place):
+        raise NotFound("No such unit")
+    if not policy.allows(viewer, "outreach.manage", place):
+        raise Forbidden("You may not manage outreach in this unit")
+
+    async def work() -> CampaignRow:
+        campaign_id = await conn.fetchval(
+            """insert into campaigns (name, unit_id, schemes, opens_on, closes_on, created_by)
+               values ($1, $2, $3, $4, $5, $6) returning id""",
+            name,
+            place.id,
+            codes,
+            opens,
+            closes,
+            viewer.user_id,
+        )
+        await audit.record(
+            conn,
+            user_id=viewer.user_id,
+            action="outreach.campaign",
+            unit_id=place.id,
+            unit_code=place.code,
+            records=0,
+            detail=audit.detail_json(campaign=campaign_id, name=name, schemes=codes),
+        )
+        row = await conn.fetchrow(f"select {CAMPAIGN_SELECT} {CAMPAIGN_FROM} where c.id = $1", campaign_id)
+        return _campaign(row, policy.cover(viewer, "outreach.manage"))
+
+    return await in_transaction(conn, work)
+
+
+async def _managed_campaign(
+    conn: asyncpg.Connection, viewer: Viewer, policy: PolicyEngine, campaign_id: int
+) -> CampaignRow:
+    """NOT_FOUND when absent or its unit is not visible; FORBIDDEN without outreach.manage."""
+    row = await conn.fetchrow(f"select {CAMPAIGN_SELECT} {CAMPAIGN_FROM} where c.id = $1", campaign_id)
+    if row is None:
+        raise NotFound("No such campaign")
+    campaign = _campaign(row, policy.cover(viewer, "outreach.manage"))
+    if not visible_cover(viewer).covers(campaign.unit.place):
+        raise NotFound("No such campaign")
+    if not campaign.managed:
+        raise Forbidden("You may not manage this campaign")
+    return campaign
+
+
+async def _check_caller(
+    conn: asyncpg.Connection, viewer: Viewer, policy: PolicyEngine, caller_id: str, campaign: UnitPlace
+) -> None:
+    caller = await load_viewer(conn, caller_id)
+    seen = visible_cover(viewer)
+    if caller is None or not any(seen.covers(a.unit) for a in caller.assignments):
+        raise NotFound("No such caller")
+    inside = [a.unit for a in caller.assignments if a.unit.is_under(campaign)]
+    ok = any(policy.allows(caller, "outreach.call", p) for p in inside)
+    policy.cover(viewer, "outreach.manage")  # leave the engine synced with the viewer
+    if not ok:
+        raise BadUserInput("callerId must be a user who may call inside the campaign's unit", argument="callerId")
+
+
+async def assign_calls(
+    conn: asyncpg.Connection,
+    viewer: Viewer,
+    policy: PolicyEngine,
+    *,
+    campaign_id: int,
+    caller_id: str,
+    unit: str | None = None,
+    filt: VoterFilterArgs | None = None,
+    limit: int = 100,
+) -> int:
+    """Assigns up to `limit` voters to the caller in one INSERT ... SELECT; returns how many.
+    unique(campaign_id, voter_id) + ON CONFLICT DO NOTHING keeps concurrent calls from ever
+    putting a voter twice on one campaign's lists."""
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= MAX_ASSIGN:
+        raise BadUserInput(f"limit must be between 0 and {MAX_ASSIGN}", argument="limit")
+    check_text(caller_id, "callerId", limit=200, required=True)
+    check_text(unit, "unit", limit=200)
+    filt = filt or NO_FILTER
+    campaign = await _managed_campaign(conn, viewer, policy, campaign_id)
+    await _check_caller(conn, viewer, policy, caller_id, campaign.unit.place)
+    place = campaign.unit.place
+    if unit is not None:
+        found = await find_unit(conn, unit)
+        if found is None or not visible_cover(viewer).covers(found):
+            raise NotFound("No such unit")
+        if not found.is_under(place):
+            raise BadUserInput("unit must lie inside the campaign's unit", argument="unit")
+        place = found
+    if filt.sensitive and not policy.allows(viewer, "voter.read_sensitive", place):
+        raise Forbidden(
+            f"Filtering by {' and '.join(filt.sensitive)} needs voter.read_sensitive over the unit",
+            fields=filt.sensitive,
+        )
+    if campaign.closes_on < await conn.fetchval("select current_date"):
+        raise BadUserInput("The campaign has closed", argument="campaignId")
+
+    params = SqlParams(campaign.id, caller_id, viewer.user_id, [s.code for s in campaign.schemes])
+    where = [
+        under_condition(place, params, "v"),
+        "v.phone is not null",
+        "v.contact_consent <> 'DENIED'",
+        "exists (select 1 from beneficiaries bn where bn.voter_id = v.id and bn.scheme_code = any($4::text[]))",
+        "not exists (select 1 from call_assignments x where x.campaign_id = $1 and x.voter_id = v.id)",
+        *_filter_conditions(filt, params),
+    ]
+    sql = f"""
+        insert into call_assignments (campaign_id, voter_id, caller_id, assigned_by)
+        select $1, v.id, $2, $3 from voters v
+        where {" and ".join(where)}
+        order by v.booth_id, v.serial_number, v.id
+        limit {params.add(limit)}
+        on conflict (campaign_id, voter_id) do nothing
+    """
+
+    async def work() -> int:
+        status = await conn.execute(sql, *params.values)
+        count = int(status.split()[-1])
+        await audit.record(
+            conn,
+            user_id=viewer.user_id,
+            action="outreach.assign",
+            unit_id=place.id,
+            unit_code=place.code,
+            records=count,
+            detail=audit.detail_json(campaign=campaign.id, caller=caller_id),
+        )
+        return count
+
+    return await in_transaction(conn, work)
+
+
+async def campaigns(
+    ctx: ReadContext,
+    *,
+    unit: str | None = None,
+    open_only: bool = False,
+    first: int | None = 50,
+    after: str | None = None,
+    want_total: bool = True,
+) -> Page[CampaignRow]:
+    """Managed campaigns and open campaigns holding the viewer's own visible entries, newest first."""
+    n = validate_first(first, 50)
+    check_text(unit, "unit", limit=200)
+    codec = CursorCodec(ctx.settings, "campaigns", binding(ctx.viewer.user_id, unit, bool(open_only)))
+    start = codec.decode(after, (int,))
+    page: Page[CampaignRow] = Page()
+    manage = ctx.cover("outreach.manage")
+    params = SqlParams()
+    managed = scope_condition(manage, params, "cu")
+    as_caller = _has_own_entries(ctx.viewer, ctx.policy, params)
+    if managed == "false" and as_caller == "false":
+        return page
+    where = [f"({managed} or {as_caller})"]
+    if unit is not None:
+        place = await find_unit(ctx.pool, unit)
+        if place is None or not visible_cover(ctx.viewer).covers(place):
+            return page
+        where.append(under_condition(place, params, "cu"))
+    if open_only:
+        where.append(OPEN)
+    base = " and ".join(where)
+    if want_total:
+        page.total = int(await ctx.pool.fetchval(f"select count(*) {CAMPAIGN_FROM} where {base}", *params.values))
+    if start is not None:
+        base += f" and c.id < {params.add(start[0])}"
+    rows = await ctx.pool.fetch(
+        f"select {CAMPAIGN_SELECT} {CAMPAIGN_FROM} where {base} order by c.id desc limit {params.add(n + 1)}",
+        *params.values,
+    )
+    page.has_next = len(rows) > n
+    for r in rows[:n]:
+        page.items.append(_campaign(r, manage))
+        page.cursors.append(codec.encode([r["c_id"]]))
+    return page
+
+
+async def campaign_by_id(ctx: ReadContext, campaign_id: int) -> CampaignRow | None:
+    """For node(id): a campaign the viewer would find in `campaigns`, else None."""
+    manage = ctx.cover("outreach.manage")
+    params = SqlParams(campaign_id)
+    managed = scope_condition(manage, params, "cu")
+    as_caller = _has_own_entries(ctx.viewer, ctx.policy, params)
+    row = await ctx.pool.fetchrow(
+        f"select {CAMPAIGN_SELECT} {CAMPAIGN_FROM} where c.id = $1 and ({managed} or {as_caller})", *params.values
+    )
+    return None if row is None else _campaign(row, manage)
+
+
+async def campaign_progress(ctx: ReadContext, campaigns_: list[CampaignRow]) -> dict[int, OutreachStatsRow]:
+    """Campaign.progress of many campaigns in one statement: every entry of a managed campaign,
+    only the viewer's own entries of any other."""
+    out = {c.id: OutreachStatsRow() for c in campaigns_}
+    if not campaigns_:
+        return out
+    full = sorted({c.id for c in campaigns_ if c.managed})
+    own = sorted({c.id for c in campaigns_ if not c.managed})
+    rows = await ctx.pool.fetch(
+        """select ca.campaign_id, ca.last_outcome, count(*) as n from call_assignments ca
+           where ca.campaign_id = any($1::bigint[]) or (ca.campaign_id = any($2::bigint[]) and ca.caller_id = $3)
+           group by 1, 2""",
+        full,
+        own,
+        ctx.viewer.user_id,
+    )
+    for r in rows:
+        stats = out[r["campaign_id"]]
+        stats.assigned += r["n"]
+        if r["last_outcome"] is not None:
+            stats.called += r["n"]
+            stats.by_outcome[r["last_outcome"]] = r["n"]
+    return out
+
+
+# ----------------------------------------------------------------------- call list ---
+URGENCY = "(case when ca.last_outcome is null then 0 when ca.last_outcome = 'CALL_BACK' then 1 else 2 end)"
+
+ENTRY_SELECT = f"""
+select ca.id as ca_id, ca.caller_id as ca_caller_id, {URGENCY} as urgency, {CAMPAIGN_SELECT},
+       {VOTER_COLUMNS}, sc.*, {LOG_SELECT}
+{ENTRY_FROM}
+join units b on b.id = v.booth_id
+{SCHEMES_JOIN}
+left join call_logs l on l.id = ca.last_call_id
+"""
+
+
+def _entry(ctx: ReadContext, r: Mapping[str, Any], manage: Cover) -> CallEntry:
+    return CallEntry(
+        id=r["ca_id"],
+        campaign=_campaign(r, manage),
+        voter=_call_list_voter(ctx, r),
+        caller_id=r["ca_caller_id"],
+        last_call=_log(r),
+    )
+
+
+async def my_call_list(
+    ctx: ReadContext,
+    *,
+    campaign_id: int | None = None,
+    first: int | None = 50,
+    after: str | None = None,
+    want_total: bool = True,
+) -> Page[CallEntry]:
+    """The viewer's own entries of open campaigns: never called first, then CALL_BACK, then the
+    rest, then by id (keyset over that order)."""
+    n = validate_first(first, 50)
+    codec = CursorCodec(ctx.settings, "calls:mine", binding(ctx.viewer.user_id, campaign_id))
+    start = codec.decode(after, (int, int))
+    page: Page[CallEntry] = Page()
+    params = SqlParams()
+    own = _own_entries(ctx.viewer, ctx.policy, params)
+    if own == "false":
+        return page
+    where = [own]
+    if campaign_id is not None:
+        where.append(f"ca.campaign_id = {params.add(campaign_id)}::bigint")
+    base = " and ".join(where)
+    if want_total:
+        page.total = int(await ctx.pool.fetchval(f"select count(*) {ENTRY_FROM} where {base}", *params.values))
+    if start is not None:
+        base += f" and ({URGENCY}, ca.id) > ({params.add(start[0])}::int, {params.add(start[1])}::bigint)"
+    rows = await ctx.pool.fetch(
+        f"{ENTRY_SELECT} where {base} order by urgency, ca.id limit {params.add(n + 1)}", *params.values
+    )
+    page.has_next = len(rows) > n
+    manage = ctx.cover("outreach.manage")
+    for r in rows[:n]:
+        page.items.append(_entry(ctx, r, manage))
+        page.cursors.append(codec.encode([r["urgency"], r["ca_id"]]))
+    return page
+
+
+async def call_assignment_by_id(ctx: ReadContext, assignment_id: int) -> CallEntry | None:
+    """For node(id): one entry of the viewer's own visible call list, else None."""
+    params = SqlParams(assignment_id)
+    own = _own_entries(ctx.viewer, ctx.policy, params)
+    if own == "false":
+        return None
+    row = await ctx.pool.fetchrow(f"{ENTRY_SELECT} where ca.id = $1 and {own}", *params.values)
+    return None if row is None else _entry(ctx, row, ctx.cover("outreach.manage"))
+
+
+# ------------------------------------------------------------------------- logCall ---
+async def log_call(
+    conn: asyncpg.Connection,
+    viewer: Viewer,
+    policy: PolicyEngine,
+    *,
+    assignment_id: int,
+    outcome: Any,
+    problems: str | None = None,
+    benefit_received: bool | None = None,
+    desired_benefit: str | None = None,
+    satisfaction: int | None = None,
+    notes: str | None = None,
+) -> CallLogRow:
+    """Only the assigned caller, on an entry they can see on their list (else NOT_FOUND). The
+    entry is locked, so concurrent calls on it each get their log and the last one wins."""
+    outcome_name = check_enum(outcome, CallOutcome, "outcome")
+    if outcome_name is None:
+        raise BadUserInput("outcome is required", argument="outcome")
+    if satisfaction is not None and (
+        not isinstance(satisfaction, int) or isinstance(satisfaction, bool) or not 1 <= satisfaction <= 5
+    ):
+        raise BadUserInput("satisfaction must be between 1 and 5", argument="satisfaction")
+    if benefit_received is not None and not isinstance(benefit_received, bool):
+        raise BadUserInput("benefitReceived must be true or false", argument="benefitReceived")
+    problems = check_text(problems, "problems")
+    desired_benefit = check_text(desired_benefit, "desiredBenefit")
+    notes = check_text(notes, "notes")
+
+    async def work() -> CallLogRow:
+        params = SqlParams(assignment_id)
+        own = _own_entries(viewer, policy, params)
+        entry = await conn.fetchrow(
+            f"""select ca.id, ca.voter_id, ca.campaign_id, v.booth_id, b.code as booth_code
+                {ENTRY_FROM} join units b on b.id = v.booth_id
+                where ca.id = $1 and {own} for update of ca""",
+            *params.values,
+        )
+        if entry is None:
+            raise NotFound("No such call assignment")
+        row = await conn.fetchrow(
+            f"""insert into call_logs as l (assignment_id, voter_id, caller_id, outcome, problems, benefit_received,
+                                            desired_benefit, satisfaction, notes)
+                values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning {LOG_SELECT}""",
+            entry["id"],
+            entry["voter_id"],
+            viewer.user_id,
+            outcome_name,
+            problems,
+            benefit_received,
+            desired_benefit,
+            satisfaction,
+            notes,
+        )
+        await conn.execute(
+            "update call_assignments set last_call_id = $2, last_outcome = $3 where id = $1",
+            entry["id"],
+            row["l__id"],
+            outcome_name,
+        )
+        await audit.record(
+            conn,
+            user_id=viewer.user_id,
+            action="outreach.call",
+            unit_id=entry["booth_id"],
+            unit_code=entry["booth_code"],
+            records=1,
+            detail=audit.detail_json(assignment=entry["id"], campaign=entry["campaign_id"], outcome=outcome_name),
+        )
+        log = _log(row)
+        assert log is not None
+        return log
+
+    return await in_transaction(conn, work)

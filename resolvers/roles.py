@@ -1,0 +1,178 @@
+"""grantRole and revokeRole, checked in service.md's order:
+
+1. an unknown user or assignment, or a unit not visible to the granter -> NOT_FOUND;
+2. a role at a level the policy does not allow for it (p2 rules) -> BAD_USER_INPUT;
+3. no role.grant over the unit, a role of equal or higher rank (p3 rules) than the granting
+   role, or a grant to / revoke of oneself -> FORBIDDEN.
+
+The granting role is the highest-ranked of the viewer's roles that gives role.grant over the
+unit. The granter's own assignments are re-read inside the transaction under FOR SHARE locks,
+so a grant racing a revoke of the granter's role settles in one order: either the grant
+commits first and the revoke waits for it, or the revoke commits first and the grant is
+refused. Assignments are read per request and announced by NOTIFY, so the change takes effect
+on every process's next request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from core.errors import BadUserInput, Forbidden, NotFound
+from core.viewer import UnitPlace, Viewer, load_viewer, unit_place
+from policies import PolicyEngine
+from resolvers import audit
+from resolvers.guard import check_text, find_unit, in_transaction, parse_id, visible_cover
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentRow:
+    id: int
+    user_id: str
+    role: str
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    unit_name_hi: str | None
+    unit_level: str
+
+
+ASSIGNMENT_SQL = """
+select a.id, a.user_id, a.role, u.id as unit_id, u.code as unit_code, u.name as unit_name,
+       u.name_hi as unit_name_hi, u.level as unit_level,
+       u.path, u.state_id, u.region_id, u.district_id, u.mandal_id, u.booth_id
+from assignments a join units u on u.id = a.unit_id
+"""
+
+
+def _assignment(r: asyncpg.Record) -> AssignmentRow:
+    return AssignmentRow(
+        id=r["id"],
+        user_id=r["user_id"],
+        role=r["role"],
+        unit_id=r["unit_id"],
+        unit_code=r["unit_code"],
+        unit_name=r["unit_name"],
+        unit_name_hi=r["unit_name_hi"],
+        unit_level=r["unit_level"],
+    )
+
+
+async def _current_viewer(conn: asyncpg.Connection, viewer: Viewer) -> Viewer:
+    """The granter as of now, with their assignments locked until commit (FOR SHARE: a
+    concurrent revoke of one of them waits for us; one committed before us is not seen)."""
+    await conn.execute("select 1 from assignments where user_id = $1 order by id for share", viewer.user_id)
+    current = await load_viewer(conn, viewer.user_id)
+    return current if current is not None else Viewer(viewer.user_id, viewer.name, ())
+
+
+def granting_rank(policy: PolicyEngine, viewer: Viewer, place: UnitPlace) -> int | None:
+    """Rank of the highest of the viewer's roles that gives role.grant over `place`, or None.
+    Each assignment is asked on its own (a viewer holding only that one), so that the policy,
+    role inheritance included, decides which role grants, not a list of role names here."""
+    best: int | None = None
+    for assignment in viewer.assignments:
+        if not place.is_under(assignment.unit):
+            continue
+        alone = Viewer(viewer.user_id, viewer.name, (assignment,))
+        if policy.allows(alone, "role.grant", place):
+            rank = policy.rank(assignment.role)
+            best = rank if best is None else max(best, rank)
+    policy.cover(viewer, "role.grant")  # leave the engine synced with the viewer's real links
+    return best
+
+
+def _check_grant_power(policy: PolicyEngine, viewer: Viewer, place: UnitPlace, role: str) -> None:
+    rank = granting_rank(policy, viewer, place)
+    if rank is None:
+        raise Forbidden("You may not grant or revoke roles in this unit")
+    if policy.rank(role) >= rank:
+        raise Forbidden(f"You may only grant or revoke roles of lower rank than your own ({role} is not)")
+
+
+def _is_visible(viewer: Viewer, place: UnitPlace) -> bool:
+    return visible_cover(viewer).covers(place)
+
+
+async def grant_role(
+    conn: asyncpg.Connection, viewer: Viewer, policy: PolicyEngine, *, user_id: str, role: Any, unit: str
+) -> AssignmentRow:
+    role_name = str(getattr(role, "value", role))
+    check_text(user_id, "userId", limit=200, required=True)
+    check_text(unit, "unit", limit=200, required=True)
+
+    async def work() -> AssignmentRow:
+        me = await _current_viewer(conn, viewer)
+        # 1. NOT_FOUND: unknown user, unknown or invisible unit.
+        user_exists = await conn.fetchval("select true from users where id = $1", user_id)
+        place = await find_unit(conn, unit)
+        if not user_exists or place is None or not _is_visible(me, place):
+            raise NotFound("No such user or unit")
+        # 2. BAD_USER_INPUT: a role the policy does not know, or at a level it does not allow.
+        if role_name not in policy.roles():
+            raise BadUserInput(f"Unknown role {role_name}", argument="role")
+        if place.level not in policy.allowed_levels(role_name):
+            allowed = ", ".join(sorted(lv.value for lv in policy.allowed_levels(role_name)))
+            raise BadUserInput(f"{role_name} may only be assigned at level {allowed}", argument="role")
+        # 3. FORBIDDEN: no role.grant here, a role not below the granting role, oneself.
+        _check_grant_power(policy, me, place, role_name)
+        if user_id == me.user_id:
+            raise Forbidden("You may not grant a role to yourself")
+        new_id = await conn.fetchval(
+            """insert into assignments (user_id, role, unit_id) values ($1, $2, $3)
+               on conflict (user_id, role, unit_id) do nothing returning id""",
+            user_id,
+            role_name,
+            place.id,
+        )
+        existed = new_id is None
+        row = await conn.fetchrow(
+            ASSIGNMENT_SQL + " where a.user_id = $1 and a.role = $2 and a.unit_id = $3", user_id, role_name, place.id
+        )
+        await audit.record(
+            conn,
+            user_id=me.user_id,
+            action="role.grant",
+            unit_id=place.id,
+            unit_code=place.code,
+            records=0 if existed else 1,
+            detail=audit.detail_json(user=user_id, role=role_name, assignment=row["id"], already_held=existed),
+        )
+        return _assignment(row)
+
+    return await in_transaction(conn, work)
+
+
+async def revoke_role(conn: asyncpg.Connection, viewer: Viewer, policy: PolicyEngine, *, assignment_id: Any) -> bool:
+    try:
+        ident = parse_id(assignment_id, "assignmentId")
+    except BadUserInput:
+        raise NotFound("No such assignment") from None
+
+    async def work() -> bool:
+        me = await _current_viewer(conn, viewer)
+        # Lock the assignment so two revokes (or a revoke and a grant check) do not interleave.
+        row = await conn.fetchrow(ASSIGNMENT_SQL + " where a.id = $1 for update of a", ident)
+        if row is None:
+            raise NotFound("No such assignment")
+        place = unit_place({**dict(row), "id": row["unit_id"], "code": row["unit_code"], "level": row["unit_level"]})
+        if not _is_visible(me, place):
+            raise NotFound("No such assignment")
+        _check_grant_power(policy, me, place, row["role"])
+        if row["user_id"] == me.user_id:
+            raise Forbidden("You may not revoke your own role")
+        await conn.execute("delete from assignments where id = $1", ident)
+        await audit.record(
+            conn,
+            user_id=me.user_id,
+            action="role.revoke",
+            unit_id=place.id,
+            unit_code=place.code,
+            records=1,
+            detail=audit.detail_json(user=row["user_id"], role=row["role"], assignment=ident),
+        )
+        return True
+
+    return await in_transaction(conn, work)

@@ -1,0 +1,151 @@
+"""Unit statistics for a viewer, from unit_rollups, with small-cell suppression.
+
+Stats of unit U for a viewer: the rollups of U when U lies inside the viewer's stats.read cover,
+else the sum over the cover's units inside U (Cover.within), so nothing outside the cover is ever
+counted. Breakdowns by caste_category, caste and economic_status are suppressed (access-policy.md)
+unless voter.read_sensitive covers every unit the numbers come from. One statement for all the
+units of a batch (a page of children, a list), so `children { stats }` is not one query per unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.viewer import UnitPlace
+from resolvers.cursors import ReadContext
+from resolvers.scope import SqlParams, scope_condition
+from resolvers.units import UnitRow
+
+SENSITIVE_DIMS = ("caste_category", "caste", "economic_status")
+KEY_ORDER: dict[str, tuple[str, ...]] = {
+    "gender": ("MALE", "FEMALE", "THIRD_GENDER"),
+    "age_band": ("18-25", "26-35", "36-45", "46-60", "61+"),
+    "caste_category": ("GEN", "OBC", "SC", "ST"),
+    "economic_status": ("BPL", "LOW_INCOME", "MIDDLE_INCOME", "HIGH_INCOME"),
+    "outcome": ("REACHED", "NO_ANSWER", "WRONG_NUMBER", "REFUSED", "CALL_BACK"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BucketData:
+    key: str
+    count: int | None  # None: suppressed
+
+
+@dataclass(slots=True)
+class StatsData:
+    voters: int = 0
+    with_phone: int = 0
+    contactable: int = 0
+    surveyed: int = 0
+    by_gender: list[BucketData] = field(default_factory=list)
+    by_age_band: list[BucketData] = field(default_factory=list)
+    by_caste_category: list[BucketData] = field(default_factory=list)
+    by_caste: list[BucketData] = field(default_factory=list)  # visible by (-count, key), then suppressed by key
+    by_economic_status: list[BucketData] = field(default_factory=list)
+    beneficiaries: list[BucketData] = field(default_factory=list)
+    suppressed: bool = False
+    outreach_assigned: int = 0
+    outreach_called: int = 0
+    by_outcome: list[BucketData] = field(default_factory=list)
+
+
+def suppress(counts: Mapping[str, int], min_cell: int) -> dict[str, int | None]:
+    """Small-cell suppression of one breakdown: counts 1..min_cell-1 become None; when exactly
+    one was, the smallest remaining non-zero count too (ties: the first key). Zeros stay."""
+    nonzero = {k: n for k, n in counts.items() if n > 0}
+    hidden = {k for k, n in nonzero.items() if n < min_cell}
+    if len(hidden) == 1:
+        rest = sorted((n, k) for k, n in nonzero.items() if k not in hidden)
+        if rest:
+            hidden.add(rest[0][1])
+    return {k: (None if k in hidden else n) for k, n in counts.items()}
+
+
+def _ordered(dim: str, counts: Mapping[str, int | None]) -> list[BucketData]:
+    """Buckets of one breakdown, zeros left out: enum order where there is one, else by key."""
+    order = KEY_ORDER.get(dim)
+    if order is not None:
+        known = [BucketData(k, counts[k]) for k in order if k in counts]
+        extra = [BucketData(k, counts[k]) for k in sorted(counts) if k not in order]
+        return known + extra
+    return [BucketData(k, counts[k]) for k in sorted(counts)]
+
+
+def by_count(counts: Mapping[str, int | None]) -> list[BucketData]:
+    """Largest first (ties by key); suppressed buckets after every visible one, by key, so that
+    their place in the order tells nothing about their size."""
+    visible = sorted(((k, n) for k, n in counts.items() if n is not None), key=lambda kn: (-kn[1], kn[0]))
+    hidden = sorted(k for k, n in counts.items() if n is None)
+    return [BucketData(k, n) for k, n in visible] + [BucketData(k, None) for k in hidden]
+
+
+def build_stats(totals: Mapping[tuple[str, str], int], *, suppress_sensitive: bool, min_cell: int) -> StatsData:
+    dims: dict[str, dict[str, int]] = {}
+    for (dim, key), n in totals.items():
+        if n > 0:
+            dims.setdefault(dim, {})[key] = n
+
+    def scalar(dim: str) -> int:
+        return dims.get(dim, {}).get("", 0)
+
+    stats = StatsData(
+        voters=scalar("voters"),
+        with_phone=scalar("with_phone"),
+        contactable=scalar("contactable"),
+        surveyed=scalar("surveyed"),
+        outreach_assigned=scalar("outreach_assigned"),
+        outreach_called=scalar("outreach_called"),
+    )
+    sensitive: dict[str, Mapping[str, int | None]] = {}
+    for dim in SENSITIVE_DIMS:
+        counts: Mapping[str, int | None] = dims.get(dim, {})
+        if suppress_sensitive:
+            counts = suppress(dims.get(dim, {}), min_cell)
+            stats.suppressed = stats.suppressed or any(n is None for n in counts.values())
+        sensitive[dim] = counts
+    stats.by_gender = _ordered("gender", dims.get("gender", {}))
+    stats.by_age_band = _ordered("age_band", dims.get("age_band", {}))
+    stats.by_caste_category = _ordered("caste_category", sensitive["caste_category"])
+    stats.by_caste = by_count(sensitive["caste"])
+    stats.by_economic_status = _ordered("economic_status", sensitive["economic_status"])
+    stats.beneficiaries = _ordered("scheme", dims.get("scheme", {}))
+    stats.by_outcome = _ordered("outcome", dims.get("outcome", {}))
+    return stats
+
+
+def sources_of(ctx: ReadContext, place: UnitPlace) -> tuple[UnitPlace, ...]:
+    """The units whose rollups make up `place`'s stats for this viewer."""
+    return ctx.cover("stats.read").within(place).units
+
+
+async def stats_for_units(ctx: ReadContext, units: Sequence[UnitRow]) -> dict[int, StatsData]:
+    """Stats of each unit for this viewer, in one statement for all of them."""
+    sensitive = ctx.cover("voter.read_sensitive")
+    sources = {u.id: sources_of(ctx, u.place) for u in units}
+    ids = sorted({s.id for srcs in sources.values() for s in srcs})
+    rows: list[Any] = []
+    if ids:
+        params = SqlParams(ids)
+        cond = scope_condition(ctx.cover("stats.read"), params, "u")
+        rows = await ctx.pool.fetch(
+            "select r.unit_id, r.dim, r.key, r.n from unit_rollups r join units u on u.id = r.unit_id "
+            f"where r.unit_id = any($1::int[]) and r.n <> 0 and {cond}",
+            *params.values,
+        )
+    per_unit: dict[int, dict[tuple[str, str], int]] = {}
+    for row in rows:
+        per_unit.setdefault(row["unit_id"], {})[(row["dim"], row["key"])] = row["n"]
+    result: dict[int, StatsData] = {}
+    min_cell = ctx.settings.min_cell_size
+    for unit in units:
+        srcs = sources[unit.id]
+        totals: dict[tuple[str, str], int] = {}
+        for src in srcs:
+            for dk, n in per_unit.get(src.id, {}).items():
+                totals[dk] = totals.get(dk, 0) + n
+        clear = bool(srcs) and all(sensitive.covers(s) for s in srcs)
+        result[unit.id] = build_stats(totals, suppress_sensitive=not clear, min_cell=min_cell)
+    return result

@@ -1,0 +1,486 @@
+"""Voters for a viewer: the keyset list, single lookups, and the call logs hanging off a voter.
+
+Visibility of a voter row:
+- lists (`voters`, `Unit.voters`): scope_condition over the viewer's voter.read cover, ANDed
+  with under_condition of the unit asked for;
+- single lookups (`voter(epicNumber)`, `node(id)`): the same, OR'ed in SQL with the call-list arm:
+  the voter is on one of the viewer's own call lists of an open campaign (opens_on <= today <=
+  closes_on) and the viewer holds outreach.call somewhere. Such a voter's phone is in clear
+  (redaction's on_call_list); nothing sensitive comes with it unless voter.read_sensitive covers it.
+
+One statement per page: the voter columns, the booth's unit columns and (when selected) the
+schemes as array aggregates, first+1 rows for hasNextPage. totalCount only when selected: from
+unit_rollups without a filter, else count(*). Redaction only through resolvers.redaction; what
+went out in clear is noted in ctx.read_log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from core.errors import BadUserInput, Forbidden
+from core.viewer import UnitPlace
+from models import Level
+from policies import Cover
+from resolvers.cursors import CursorCodec, Page, ReadContext, binding, like_prefix, validate_first
+from resolvers.redaction import VoterVisibility, redact_voter
+from resolvers.scope import SqlParams, scope_condition, under_condition
+from resolvers.units import UnitRow, place_by_code
+
+ORDERS: dict[str, tuple[tuple[str, ...], tuple[type, ...]]] = {
+    # order kind -> (SQL keys, JSON types of the cursor values); every order ends with the pk
+    "SERIAL": (("v.booth_id", "v.serial_number", "v.id"), (int, int, int)),
+    "NAME": (("lower(v.name)", "v.id"), (str, int)),
+    "AGE": (("v.age", "v.id"), (int, int)),
+}
+_KEY_COLUMNS = {
+    "SERIAL": ("booth_id", "serial_number", "id"),
+    "NAME": ("sort_name", "id"),
+    "AGE": ("age", "id"),
+}
+
+VOTER_COLUMNS = """v.id, v.epic_number, v.serial_number, v.name, v.name_hi, v.relative_name, v.age, v.gender,
+    v.house_number, v.phone, v.caste_category, v.caste, v.economic_status, v.contact_consent,
+    v.region_id, v.district_id, v.mandal_id, v.booth_id,
+    b.code as booth_code, b.name as booth_name, b.name_hi as booth_name_hi, b.path as booth_path,
+    b.state_id as booth_state_id"""
+
+SCHEMES_JOIN = """left join lateral (
+    select array_agg(s.code order by s.code) as scheme_codes, array_agg(s.name order by s.code) as scheme_names,
+           array_agg(s.name_hi order by s.code) as scheme_names_hi, array_agg(bn.since order by s.code) as scheme_since
+    from beneficiaries bn join schemes s on s.code = bn.scheme_code
+    where bn.voter_id = v.id) sc on true"""
+NO_SCHEMES = (
+    "null::text[] as scheme_codes, null::text[] as scheme_names, null::text[] as scheme_names_hi, "
+    "null::date[] as scheme_since"
+)
+
+_BIGINT_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class VoterFilterArgs:
+    gender: str | None = None
+    age_min: int | None = None
+    age_max: int | None = None
+    caste_category: tuple[str, ...] | None = None
+    economic_status: tuple[str, ...] | None = None
+    schemes: tuple[str, ...] | None = None
+    has_phone: bool | None = None
+    contact_consent: str | None = None
+    search: str | None = None
+
+    @property
+    def sensitive(self) -> list[str]:
+        """The sensitive filters in use (present, even as an empty list)."""
+        used = []
+        if self.caste_category is not None:
+            used.append("casteCategory")
+        if self.economic_status is not None:
+            used.append("economicStatus")
+        return used
+
+    @property
+    def empty(self) -> bool:
+        return all(v is None for v in self.key())
+
+    def key(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+
+NO_FILTER = VoterFilterArgs()
+
+
+@dataclass(frozen=True, slots=True)
+class Want:
+    """What the GraphQL selection asks for, so the SQL fetches (and the audit notes) no more."""
+
+    page: bool = True
+    total: bool = False
+    schemes: bool = True
+    phone: bool = True
+    sensitive: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SchemeGrant:
+    code: str
+    name: str
+    name_hi: str | None
+    since: dt.date | None
+
+
+@dataclass(slots=True)
+class VoterRecord:
+    id: int
+    epic_number: str
+    serial_number: int
+    name: str
+    name_hi: str | None
+    relative_name: str | None
+    age: int | None
+    gender: str | None
+    house_number: str | None
+    phone: str | None
+    caste_category: str | None
+    caste: str | None
+    economic_status: str | None
+    contact_consent: str
+    redacted_fields: list[str]
+    booth: UnitRow
+    schemes: list[SchemeGrant]
+
+
+@dataclass(slots=True)
+class CallLogRow:
+    id: int
+    voter_id: int
+    outcome: str
+    problems: str | None
+    benefit_received: bool | None
+    desired_benefit: str | None
+    satisfaction: int | None
+    notes: str | None
+    called_at: dt.datetime
+    caller_id: str
+
+
+# ------------------------------------------------------------------ helpers ---
+def booth_of(row: Mapping[str, Any]) -> UnitRow:
+    """The booth unit of a voter row, from the joined booth columns (no query)."""
+    place = UnitPlace(
+        id=row["booth_id"],
+        code=row["booth_code"],
+        level=Level.BOOTH,
+        path=row["booth_path"],
+        ancestors=(row["booth_state_id"], row["region_id"], row["district_id"], row["mandal_id"], row["booth_id"]),
+    )
+    return UnitRow(place=place, name=row["booth_name"], name_hi=row["booth_name_hi"], parent_id=row["mandal_id"])
+
+
+def _schemes(row: Mapping[str, Any]) -> list[SchemeGrant]:
+    codes = row["scheme_codes"]
+    if not codes:
+        return []
+    return [
+        SchemeGrant(code, name, name_hi, since)
+        for code, name, name_hi, since in zip(
+            codes, row["scheme_names"], row["scheme_names_hi"], row["scheme_since"], strict=True
+        )
+    ]
+
+
+def _visibility(ctx: ReadContext) -> VoterVisibility:
+    return VoterVisibility(contact=ctx.cover("voter.read_contact"), sensitive=ctx.cover("voter.read_sensitive"))
+
+
+def _call_list_arm(ctx: ReadContext, params: SqlParams) -> str:
+    """The voter (alias v) is one of the viewer's own call-list entries that the outreach module
+    shows them (resolvers.outreach._own_entries: an open campaign on the line of the viewer's
+    outreach.call units, consent not DENIED); `false` when the viewer holds no outreach.call."""
+    if ctx.cover("outreach.call").empty:
+        return "false"
+    from resolvers import outreach  # imports this module: import at call time
+
+    own = outreach._own_entries(ctx.viewer, ctx.policy, params)
+    if own == "false":
+        return "false"
+    return (
+        "exists (select 1 from call_assignments ca join campaigns c on c.id = ca.campaign_id "
+        f"join units cu on cu.id = c.unit_id where ca.voter_id = v.id and {own})"
+    )
+
+
+def _record(
+    ctx: ReadContext,
+    row: Mapping[str, Any],
+    vis: VoterVisibility,
+    want: Want,
+    unit_code: str | None,
+    booths: dict[int, UnitRow] | None = None,
+) -> VoterRecord:
+    red = redact_voter(row, vis, on_call_list=bool(row["on_call_list"]))
+    if not want.phone:
+        red.phone_in_clear = False
+    if not want.sensitive:
+        red.sensitive_in_clear = False
+    if red.phone_in_clear or red.sensitive_in_clear:
+        ctx.read_log.note(red, row["id"], unit_code)
+    return VoterRecord(
+        id=row["id"],
+        epic_number=row["epic_number"],
+        serial_number=row["serial_number"],
+        name=row["name"],
+        name_hi=row["name_hi"],
+        relative_name=row["relative_name"],
+        age=row["age"],
+        gender=row["gender"],
+        house_number=row["house_number"],
+        phone=red.phone,
+        caste_category=red.caste_category,
+        caste=red.caste,
+        economic_status=red.economic_status,
+        contact_consent=row["contact_consent"],
+        redacted_fields=red.redacted_fields,
+        booth=_booth(row, booths),
+        schemes=_schemes(row),
+    )
+
+
+def _booth(row: Mapping[str, Any], booths: dict[int, UnitRow] | None) -> UnitRow:
+    """The voter's booth, one object per booth of a page."""
+    if booths is None:
+        return booth_of(row)
+    found = booths.get(row["booth_id"])
+    if found is None:
+        found = booths[row["booth_id"]] = booth_of(row)
+    return found
+
+
+def _filter_conditions(filt: VoterFilterArgs, params: SqlParams) -> list[str]:
+    where: list[str] = []
+    if filt.gender is not None:
+        where.append(f"v.gender = {params.add(filt.gender)}")
+    if filt.age_min is not None:
+        where.append(f"v.age >= {params.add(filt.age_min)}::int")
+    if filt.age_max is not None:
+        where.append(f"v.age <= {params.add(filt.age_max)}::int")
+    if filt.caste_category is not None:
+        where.append(f"v.caste_category = any({params.add(list(filt.caste_category))}::text[])")
+    if filt.economic_status is not None:
+        where.append(f"v.economic_status = any({params.add(list(filt.economic_status))}::text[])")
+    if filt.schemes is not None:
+        where.append(
+            "exists (select 1 from beneficiaries bf where bf.voter_id = v.id "
+            f"and bf.scheme_code = any({params.add(list(filt.schemes))}::text[]))"
+        )
+    if filt.has_phone is not None:
+        where.append("v.phone is not null" if filt.has_phone else "v.phone is null")
+    if filt.contact_consent is not None:
+        where.append(f"v.contact_consent = {params.add(filt.contact_consent)}")
+    if filt.search is not None:
+        pattern = params.add(like_prefix(filt.search))
+        epic = params.add(filt.search)
+        where.append(f"(lower(v.name) like lower({pattern}) escape '\\' or v.epic_number = {epic})")
+    return where
+
+
+def check_sensitive_filter(ctx: ReadContext, filt: VoterFilterArgs, reach: Cover) -> None:
+    """FORBIDDEN when a sensitive filter is used without voter.read_sensitive over every voter
+    the query could return (`reach`: the voter.read cover, within the unit asked for)."""
+    used = filt.sensitive
+    if not used:
+        return
+    sensitive = ctx.cover("voter.read_sensitive")
+    if not all(sensitive.covers(unit) for unit in reach.units):
+        raise Forbidden(
+            f"Filtering by {' and '.join(used)} needs voter.read_sensitive over every voter the query could return",
+            fields=used,
+        )
+
+
+# --------------------------------------------------------------------- lists ---
+async def voters_page(
+    ctx: ReadContext,
+    *,
+    unit: UnitPlace | str | None,
+    filt: VoterFilterArgs = NO_FILTER,
+    order: str = "SERIAL",
+    first: int | None = 50,
+    after: str | None = None,
+    want: Want = Want(),
+) -> Page[VoterRecord]:
+    """Voters inside the viewer's voter.read cover; with `unit` (a place or a code), only those
+    under it, none when it is absent or not visible."""
+    n = validate_first(first, 50)
+    keys, key_types = ORDERS[order]
+    unit_code = unit if isinstance(unit, str) else unit.code if unit is not None else None
+    codec = CursorCodec(ctx.settings, f"voters:{order}", binding(ctx.viewer.user_id, unit_code, filt.key()))
+    start = codec.decode(after, key_types)
+    page: Page[VoterRecord] = Page()
+
+    place: UnitPlace | None
+    if isinstance(unit, str):
+        place = await place_by_code(ctx, unit)
+        if place is None:
+            return page
+    else:
+        place = unit
+    read = ctx.cover("voter.read")
+    reach = read.within(place) if place is not None else read
+    check_sensitive_filter(ctx, filt, reach)
+    if reach.empty:
+        return page
+
+    params = SqlParams()
+    where = [scope_condition(reach, params, "v")]
+    if place is not None and reach.units != (place,):
+        where.append(under_condition(place, params, "v"))
+    where += _filter_conditions(filt, params)
+
+    if want.total:
+        if filt.empty:
+            ids = [u.id for u in reach.units]
+            page.total = await ctx.pool.fetchval(
+                "select coalesce(sum(n), 0)::bigint from unit_rollups "
+                "where unit_id = any($1::int[]) and dim = 'voters' and key = ''",
+                ids,
+            )
+        else:
+            page.total = await ctx.pool.fetchval(
+                f"select count(*) from voters v where {' and '.join(where)}", *params.values
+            )
+    if not want.page:
+        return page
+
+    if start is not None:
+        placeholders = ", ".join(params.add(v) for v in start)
+        where.append(f"({', '.join(keys)}) > ({placeholders})")
+    on_call_list = _call_list_arm(ctx, params) if want.phone else "false"
+    limit = params.add(n + 1)
+    sql = (
+        f"select {VOTER_COLUMNS}, {on_call_list} as on_call_list, lower(v.name) as sort_name, "
+        f"{'sc.*' if want.schemes else NO_SCHEMES} "
+        f"from voters v join units b on b.id = v.booth_id {SCHEMES_JOIN if want.schemes else ''} "
+        f"where {' and '.join(where)} order by {', '.join(keys)} limit {limit}"
+    )
+    rows = await ctx.pool.fetch(sql, *params.values)
+    page.has_next = len(rows) > n
+    vis = _visibility(ctx)
+    key_columns = _KEY_COLUMNS[order]
+    page.codec = codec
+    booths: dict[int, UnitRow] = {}
+    for row in rows[:n]:
+        page.items.append(_record(ctx, row, vis, want, unit_code, booths))
+        page.keys.append([row[c] for c in key_columns])
+    return page
+
+
+# ---------------------------------------------------------- single lookups ---
+async def _single(ctx: ReadContext, column: str, value: Any, want: Want) -> VoterRecord | None:
+    params = SqlParams(value)
+    read = scope_condition(ctx.cover("voter.read"), params, "v")
+    arm = _call_list_arm(ctx, params)
+    if read == "false" and arm == "false":
+        return None
+    visible = read if arm == "false" else arm if read == "false" else f"({read} or {arm})"
+    sql = (
+        f"select {VOTER_COLUMNS}, {arm} as on_call_list, "
+        f"{'sc.*' if want.schemes else NO_SCHEMES} "
+        f"from voters v join units b on b.id = v.booth_id {SCHEMES_JOIN if want.schemes else ''} "
+        f"where v.{column} = $1 and {visible}"
+    )
+    row = await ctx.pool.fetchrow(sql, *params.values)
+    if row is None:
+        return None
+    return _record(ctx, row, _visibility(ctx), want, row["booth_code"])
+
+
+async def voter_by_epic(ctx: ReadContext, epic_number: str, want: Want = Want()) -> VoterRecord | None:
+    """The voter with this EPIC number when visible to the viewer, else None."""
+    return await _single(ctx, "epic_number", epic_number, want)
+
+
+async def voter_by_id(ctx: ReadContext, voter_id: int, want: Want = Want()) -> VoterRecord | None:
+    return await _single(ctx, "id", voter_id, want)
+
+
+# --------------------------------------------------------------- call logs ---
+def call_log_condition(ctx: ReadContext, params: SqlParams, log_alias: str = "cl", voter_alias: str = "v") -> str:
+    """Call logs a viewer may read: of voters under the viewer's outreach.manage cover, and the
+    viewer's own calls."""
+    manage = scope_condition(ctx.cover("outreach.manage"), params, voter_alias)
+    own = f"{log_alias}.caller_id = {params.add(ctx.viewer.user_id)}"
+    if manage == "false":
+        return own
+    return f"({manage} or {own})"
+
+
+async def calls_for_voters(
+    ctx: ReadContext, voter_ids: Sequence[int], first: int | None, after: str | None
+) -> dict[int, Page[CallLogRow] | BadUserInput]:
+    """Each voter's call logs readable by the viewer, newest first, for all voters in one
+    statement. A cursor belongs to one voter's list: under another voter it is BAD_USER_INPUT."""
+    n = validate_first(first, 20)
+    result: dict[int, Page[CallLogRow] | BadUserInput] = {}
+    codecs: dict[int, CursorCodec] = {}
+    starts: dict[int, int] = {}
+    for vid in voter_ids:
+        codecs[vid] = CursorCodec(ctx.settings, "voter:calls", binding(ctx.viewer.user_id, vid))
+        try:
+            start = codecs[vid].decode(after, (int,))
+        except BadUserInput as exc:
+            result[vid] = exc
+            continue
+        starts[vid] = start[0] if start else _BIGINT_MAX
+        result[vid] = Page()
+    if not starts:
+        return result
+    params = SqlParams(list(starts), list(starts.values()))
+    visible = call_log_condition(ctx, params)
+    limit = params.add(n + 1)
+    rows = await ctx.pool.fetch(
+        f"""select * from (
+                select cl.id, cl.voter_id, cl.outcome, cl.problems, cl.benefit_received, cl.desired_benefit,
+                       cl.satisfaction, cl.notes, cl.called_at, cl.caller_id, s.start,
+                       count(*) over (partition by cl.voter_id) as total,
+                       row_number() over (partition by cl.voter_id order by cl.id desc) as newest,
+                       count(*) filter (where cl.id < s.start) over (
+                           partition by cl.voter_id order by cl.id desc rows between unbounded preceding and current row
+                       ) as rn
+                from unnest($1::bigint[], $2::bigint[]) s(voter_id, start)
+                join call_logs cl on cl.voter_id = s.voter_id
+                join voters v on v.id = cl.voter_id
+                where {visible}
+            ) t where (id < start and rn <= {limit}) or newest = 1 order by voter_id, id desc""",
+        *params.values,
+    )
+    for row in rows:
+        page = result[row["voter_id"]]
+        assert isinstance(page, Page)
+        page.total = row["total"]
+        if row["id"] >= row["start"]:
+            continue  # a row before the cursor, fetched only to carry the total
+        if row["rn"] > n:
+            page.has_next = True
+            continue
+        page.items.append(_call_log(row))
+        page.cursors.append(codecs[row["voter_id"]].encode([row["id"]]))
+    return result
+
+
+def _call_log(row: Mapping[str, Any]) -> CallLogRow:
+    return CallLogRow(
+        id=row["id"],
+        voter_id=row["voter_id"],
+        outcome=row["outcome"],
+        problems=row["problems"],
+        benefit_received=row["benefit_received"],
+        desired_benefit=row["desired_benefit"],
+        satisfaction=row["satisfaction"],
+        notes=row["notes"],
+        called_at=row["called_at"],
+        caller_id=row["caller_id"],
+    )
+
+
+async def call_log_by_id(ctx: ReadContext, log_id: int) -> CallLogRow | None:
+    """One call log when the viewer may read it and sees its voter (node(id))."""
+    params = SqlParams(log_id)
+    visible = call_log_condition(ctx, params)
+    row = await ctx.pool.fetchrow(
+        "select cl.id, cl.voter_id, cl.outcome, cl.problems, cl.benefit_received, cl.desired_benefit, "
+        "cl.satisfaction, cl.notes, cl.called_at, cl.caller_id "
+        f"from call_logs cl join voters v on v.id = cl.voter_id where cl.id = $1 and {visible}",
+        *params.values,
+    )
+    return _call_log(row) if row else None
+
+
+async def all_schemes(ctx: ReadContext) -> list[SchemeGrant]:
+    """Every scheme (readable by any authenticated user), by code."""
+    rows = await ctx.pool.fetch("select code, name, name_hi from schemes order by code")
+    return [SchemeGrant(r["code"], r["name"], r["name_hi"], None) for r in rows]

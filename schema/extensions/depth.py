@@ -1,0 +1,58 @@
+"""QUERY_TOO_COMPLEX when an operation nests fields more than `max_depth` levels deep.
+
+Counted as service.md says: `{ a { b } }` has depth 2 (every field is one level, the leaf
+included); a fragment counts where it is spread; inline fragments add no level; fields named
+`__…` (introspection) are not counted, nor anything below them, so the standard
+introspection query works. A validation rule: it runs once per distinct document (the
+validation cache keeps its verdict), before anything executes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from graphql import FieldNode, GraphQLError, ValidationContext, ValidationRule
+from strawberry.extensions import AddValidationRules
+
+from schema.extensions.fragments import FragmentFold
+
+CODE = "QUERY_TOO_COMPLEX"
+
+
+class Depth(FragmentFold):
+    def field(self, node: FieldNode, parent: Any) -> int:
+        if node.name.value.startswith("__"):
+            return 0
+        return 1 + self.selections(node.selection_set)
+
+    def combine(self, values: Iterable[int]) -> int:
+        return max(values, default=0)
+
+
+def depth_rule(max_depth: int) -> type[ValidationRule]:
+    class DepthRule(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            depth = Depth(context.document.definitions)
+            for operation in depth.operations:
+                try:
+                    value = depth.selections(operation.selection_set)
+                except RecursionError:
+                    value = max_depth + 1
+                if value > max_depth:
+                    context.report_error(
+                        GraphQLError(
+                            f"The query is {value} levels deep; at most {max_depth} are allowed",
+                            operation,
+                            extensions={"code": CODE, "depth": value, "maxDepth": max_depth},
+                        )
+                    )
+
+    return DepthRule
+
+
+def depth_limit(max_depth: int) -> Callable[[], AddValidationRules]:
+    """An extension factory. The rule class is made once, so the validation cache can hit."""
+    rule = depth_rule(max_depth)
+    return lambda: AddValidationRules([rule])

@@ -1,0 +1,184 @@
+"""The read side of Query. Thin: every field asks a resolver and converts what comes back.
+
+campaigns / myCallList / auditLog belong to the outreach module (schema/outreach.py,
+`OutreachQuery`); schema/__init__.py merges it in, or the placeholders below (empty connections)
+while it does not exist.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any
+
+import strawberry
+
+from models import Level as ModelLevel
+from resolvers import voters as voter_resolvers
+from resolvers.cursors import from_global_id, validate_first
+from resolvers.units import unit_by_code, units_page
+from schema.enums import Level, VoterOrder
+from schema.loaders import scoped_unit_loader
+from schema.outreach_types import (
+    AuditEntry,
+    AuditEntryConnection,
+    CallAssignmentConnection,
+    CallLog,
+    CampaignConnection,
+    empty_page_info,
+)
+from schema.relay import Node, connection_selection, object_selection
+from schema.units import Unit, UnitConnection, unit_connection, unit_from_row
+from schema.viewer import Viewer, viewer_from_context
+from schema.voters import Scheme, Voter, VoterConnection, VoterFilter, voter_connection, voter_from_record, want_for
+
+
+def optional(module: str, name: str) -> Any:
+    """`module.name`, or None while the module (owned by another part of the project) is absent."""
+    try:
+        imported = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return None
+    return getattr(imported, name, None)
+
+
+async def _outreach_node(info: strawberry.Info, kind: str, pk: int) -> Any:
+    """Campaign, CallAssignment, CallLog, AuditEntry by primary key, through the outreach module's
+    `resolve_node(info, kind, pk)` when it exists (it applies its own scope), else our fallbacks."""
+    resolve = optional("schema.outreach", "resolve_node")
+    if resolve is not None:
+        found = resolve(info, kind, pk)
+        return await found if inspect.isawaitable(found) else found
+    if kind == "CallLog":
+        row = await voter_resolvers.call_log_by_id(info.context, pk)
+        return CallLog.from_row(row) if row else None
+    if kind == "AuditEntry":
+        by_id = optional("resolvers.audit", "audit_entry_by_id")
+        row = await by_id(info.context, pk) if by_id else None
+        return AuditEntry.from_row(row) if row else None
+    return None
+
+
+@strawberry.type
+class ReadQuery:
+    @strawberry.field(description="Any object by its global id; null when malformed, absent or out of scope.")
+    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
+        parsed = from_global_id(id)
+        if parsed is None:
+            return None
+        kind, pk = parsed
+        if kind == "Unit":
+            row = await scoped_unit_loader(info.context).load(pk)
+            return unit_from_row(row) if row else None
+        if kind == "Voter":
+            record = await voter_resolvers.voter_by_id(info.context, pk, want_for(object_selection(info)))
+            return voter_from_record(record) if record else None
+        if kind in ("Campaign", "CallAssignment", "CallLog", "AuditEntry"):
+            return await _outreach_node(info, kind, pk)
+        return None
+
+    @strawberry.field
+    def me(self, info: strawberry.Info) -> Viewer:
+        return viewer_from_context(info)
+
+    @strawberry.field(description="Null when absent or outside the viewer's scope.")
+    async def unit(self, info: strawberry.Info, code: str) -> Unit | None:
+        row = await unit_by_code(info.context, code)
+        return unit_from_row(row) if row else None
+
+    @strawberry.field(description="Units inside the viewer's scopes, optionally of one level, matching a name prefix.")
+    async def units(
+        self,
+        info: strawberry.Info,
+        level: Level | None = None,
+        search: str | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> UnitConnection:
+        sel = connection_selection(info)
+        page = await units_page(
+            info.context,
+            ModelLevel(level.value) if level is not None else None,
+            search,
+            first,
+            after,
+            want_total=sel.total,
+            want_page=sel.page,
+        )
+        return unit_connection(page)
+
+    @strawberry.field(description="Null when absent or not visible to the viewer.")
+    async def voter(self, info: strawberry.Info, epic_number: str) -> Voter | None:
+        record = await voter_resolvers.voter_by_epic(info.context, epic_number, want_for(object_selection(info)))
+        return voter_from_record(record) if record else None
+
+    @strawberry.field(
+        description="Voters inside the viewer's voter.read scopes; with `unit`, only those under that unit, and "
+        "none when the viewer cannot see that unit."
+    )
+    async def voters(
+        self,
+        info: strawberry.Info,
+        unit: str | None = None,
+        filter: VoterFilter | None = None,
+        order_by: VoterOrder | None = VoterOrder.SERIAL,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> VoterConnection:
+        return await voter_connection(info, unit, filter, order_by, first, after)
+
+    @strawberry.field
+    async def schemes(self, info: strawberry.Info) -> list[Scheme]:
+        return [
+            Scheme(code=s.code, name=s.name, name_hi=s.name_hi) for s in await voter_resolvers.all_schemes(info.context)
+        ]
+
+
+# ------------------------------------------------ outreach placeholders ---
+@strawberry.type
+class CampaignsPlaceholder:
+    @strawberry.field
+    def campaigns(
+        self,
+        unit: str | None = None,
+        open_only: bool | None = False,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> CampaignConnection:
+        validate_first(first, 50)
+        return CampaignConnection(edges=[], page_info=empty_page_info(), total_count=0)
+
+
+@strawberry.type
+class MyCallListPlaceholder:
+    @strawberry.field(
+        description="The viewer's own call list, most urgent first; excludes voters whose consent is DENIED."
+    )
+    def my_call_list(
+        self, campaign_id: strawberry.ID | None = None, first: int | None = 50, after: str | None = None
+    ) -> CallAssignmentConnection:
+        validate_first(first, 50)
+        return CallAssignmentConnection(edges=[], page_info=empty_page_info(), total_count=0)
+
+
+@strawberry.type
+class AuditLogPlaceholder:
+    @strawberry.field
+    def audit_log(
+        self,
+        unit: str | None = None,
+        action: str | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> AuditEntryConnection:
+        validate_first(first, 50)
+        return AuditEntryConnection(edges=[], page_info=empty_page_info(), total_count=0)
+
+
+PLACEHOLDERS: dict[str, type] = {
+    "campaigns": CampaignsPlaceholder,
+    "my_call_list": MyCallListPlaceholder,
+    "audit_log": AuditLogPlaceholder,
+}

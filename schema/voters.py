@@ -1,0 +1,208 @@
+"""Voter, VoterConnection, VoterFilter, Scheme, Beneficiary. Every Voter field but `calls` is a
+plain attribute built from the page's one SQL row (no per-row resolvers on the hot lists)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from core.viewer import UnitPlace
+from resolvers.cursors import Page, to_global_id
+from resolvers.voters import NO_FILTER, VoterFilterArgs, VoterRecord, Want, calls_for_voters, voters_page
+from schema.enums import CasteCategory, ContactConsent, EconomicStatus, Gender, VoterOrder
+from schema.loaders import keyed_loader
+from schema.relay import Node, PageInfo, connection_selection, page_info
+from schema.units import Unit, unit_from_row
+
+if TYPE_CHECKING:
+    from schema.outreach_types import CallLogConnection
+
+_GENDER = {g.value: g for g in Gender}
+_CATEGORY = {c.value: c for c in CasteCategory}
+_ECONOMIC = {e.value: e for e in EconomicStatus}
+_CONSENT = {c.value: c for c in ContactConsent}
+SENSITIVE_NAMES = frozenset({"casteCategory", "caste", "economicStatus"})
+SENSITIVE_DOC = "Sensitive: FORBIDDEN without voter.read_sensitive."
+
+
+@strawberry.type
+class Scheme:
+    code: str
+    name: str
+    name_hi: str | None
+
+
+@strawberry.type
+class Beneficiary:
+    scheme: Scheme
+    since: str | None
+
+
+@strawberry.type
+class Voter(Node):
+    epic_number: str
+    serial_number: int
+    name: str
+    name_hi: str | None
+    relative_name: str | None
+    age: int | None
+    gender: Gender | None
+    house_number: str | None
+    booth: Unit
+    phone: str | None = strawberry.field(
+        description="In clear with voter.read_contact or on the viewer's call list; else masked like ******3210."
+    )
+    caste_category: CasteCategory | None
+    caste: str | None
+    economic_status: EconomicStatus | None
+    contact_consent: ContactConsent
+    schemes: list[Beneficiary]
+    redacted_fields: list[str] = strawberry.field(
+        description="Names of the fields above that the policy withholds or masks for this viewer, whether or not "
+        'this voter has a value: "phone" whenever the phone is not in clear for the viewer; "casteCategory", '
+        '"caste", "economicStatus" whenever the viewer lacks voter.read_sensitive.'
+    )
+    pk: strawberry.Private[int]
+
+    @strawberry.field(description="Call logs of this voter the viewer may read, newest first.")
+    async def calls(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None
+    ) -> Annotated[CallLogConnection, strawberry.lazy("schema.outreach_types")]:
+        from schema.outreach_types import call_log_connection
+
+        ctx = info.context
+
+        async def load(ids: list[int]) -> list[Page | Exception]:
+            found = await calls_for_voters(ctx, ids, first, after)
+            return [found[i] for i in ids]
+
+        page = await keyed_loader(ctx, ("calls", first, after), load).load(self.pk)
+        return call_log_connection(page)
+
+
+def voter_from_record(r: VoterRecord, booth: Unit | None = None) -> Voter:
+    return Voter(
+        id=strawberry.ID(to_global_id("Voter", r.id)),
+        epic_number=r.epic_number,
+        serial_number=r.serial_number,
+        name=r.name,
+        name_hi=r.name_hi,
+        relative_name=r.relative_name,
+        age=r.age,
+        gender=_GENDER[r.gender] if r.gender is not None else None,
+        house_number=r.house_number,
+        booth=booth if booth is not None else unit_from_row(r.booth),
+        phone=r.phone,
+        caste_category=_CATEGORY[r.caste_category] if r.caste_category is not None else None,
+        caste=r.caste,
+        economic_status=_ECONOMIC[r.economic_status] if r.economic_status is not None else None,
+        contact_consent=_CONSENT[r.contact_consent],
+        schemes=[
+            Beneficiary(
+                scheme=Scheme(code=s.code, name=s.name, name_hi=s.name_hi),
+                since=s.since.isoformat() if s.since else None,
+            )
+            for s in r.schemes
+        ],
+        redacted_fields=r.redacted_fields,
+        pk=r.id,
+    )
+
+
+@strawberry.type
+class VoterEdge:
+    node: Voter
+    page: strawberry.Private[Page[VoterRecord]]
+    index: strawberry.Private[int]
+
+    @strawberry.field
+    def cursor(self) -> str:
+        """Signed only when selected."""
+        return self.page.cursor(self.index)
+
+
+@strawberry.type
+class VoterConnection:
+    edges: list[VoterEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.input
+class VoterFilter:
+    gender: Gender | None = None
+    age_min: int | None = strawberry.field(default=None, description="Inclusive bounds.")
+    age_max: int | None = None
+    caste_category: list[CasteCategory] | None = strawberry.field(default=None, description=SENSITIVE_DOC)
+    economic_status: list[EconomicStatus] | None = strawberry.field(default=None, description=SENSITIVE_DOC)
+    schemes: list[str] | None = strawberry.field(
+        default=None, description="Beneficiaries of any of these scheme codes."
+    )
+    has_phone: bool | None = None
+    contact_consent: ContactConsent | None = None
+    search: str | None = strawberry.field(
+        default=None, description="Case-insensitive prefix of the name, or an exact EPIC number."
+    )
+
+    def args(self) -> VoterFilterArgs:
+        return VoterFilterArgs(
+            gender=self.gender.value if self.gender is not None else None,
+            age_min=self.age_min,
+            age_max=self.age_max,
+            caste_category=tuple(c.value for c in self.caste_category) if self.caste_category is not None else None,
+            economic_status=(
+                tuple(e.value for e in self.economic_status) if self.economic_status is not None else None
+            ),
+            schemes=tuple(self.schemes) if self.schemes is not None else None,
+            has_phone=self.has_phone,
+            contact_consent=self.contact_consent.value if self.contact_consent is not None else None,
+            search=self.search,
+        )
+
+
+def want_for(node_fields: set[str], *, total: bool = False, page: bool = True) -> Want:
+    return Want(
+        page=page,
+        total=total,
+        schemes="schemes" in node_fields,
+        phone="phone" in node_fields,
+        sensitive=bool(SENSITIVE_NAMES & node_fields),
+    )
+
+
+async def voter_connection(
+    info: strawberry.Info,
+    unit: UnitPlace | str | None,
+    filter: VoterFilter | None,
+    order_by: VoterOrder | None,
+    first: int | None,
+    after: str | None,
+) -> VoterConnection:
+    sel = connection_selection(info)
+    page = await voters_page(
+        info.context,
+        unit=unit,
+        filt=filter.args() if filter is not None else NO_FILTER,
+        order=(order_by or VoterOrder.SERIAL).value,
+        first=first,
+        after=after,
+        want=want_for(sel.node, total=sel.total, page=sel.page),
+    )
+    return voter_connection_from_page(page)
+
+
+def voter_connection_from_page(page: Page[VoterRecord]) -> VoterConnection:
+    booths: dict[int, Unit] = {}
+
+    def booth(r: VoterRecord) -> Unit:
+        found = booths.get(r.booth.id)
+        if found is None:
+            found = booths[r.booth.id] = unit_from_row(r.booth)
+        return found
+
+    return VoterConnection(
+        edges=[VoterEdge(node=voter_from_record(r, booth(r)), page=page, index=i) for i, r in enumerate(page.items)],
+        page_info=page_info(page),
+        total_count=page.total,
+    )

@@ -1,0 +1,161 @@
+"""The `boothgraph` command in a subprocess, on a fresh database (DATABASE_URL, JWT_SECRET)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+
+from tests.serverkit import SECRET, free_port, seed
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def command() -> list[str]:
+    script = Path(sys.executable).parent / "boothgraph"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "import sys, cli; sys.exit(cli.main())"]
+
+
+def env_for(database_url: str | None, secret: str | None = SECRET, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "JWT_SECRET", "TEST_DATABASE_URL")}
+    env["PYTHONPATH"] = str(ROOT)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    if secret:
+        env["JWT_SECRET"] = secret
+    env.update(extra)
+    return env
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*command(), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
+
+
+async def test_token_prints_a_signed_token(database_url: str, tmp_path: Path) -> None:
+    await seed(database_url)
+    done = run(["token", "u-000001", "--ttl", "120"], env_for(database_url), tmp_path)
+    assert done.returncode == 0, done.stderr
+    claims = jwt.decode(done.stdout.strip(), SECRET, algorithms=["HS256"])
+    assert claims["sub"] == "u-000001"
+    assert 100 <= claims["exp"] - time.time() <= 121
+    assert "warning" not in done.stderr
+
+    unknown = run(["token", "u-404"], env_for(database_url), tmp_path)
+    assert unknown.returncode == 0
+    assert jwt.decode(unknown.stdout.strip(), SECRET, algorithms=["HS256"])["sub"] == "u-404"
+    assert "does not exist" in unknown.stderr
+
+    assert run(["token", "u-000001", "--ttl", "0"], env_for(database_url), tmp_path).returncode != 0
+
+
+def test_a_real_database_needs_a_secret(database_url: str, tmp_path: Path) -> None:
+    for args in (["serve", "--port", str(free_port())], ["token", "u-000001"]):
+        done = run(args, env_for(database_url, secret=None), tmp_path, timeout=60)
+        assert done.returncode != 0
+        assert "JWT_SECRET" in done.stderr
+        assert "Traceback" not in done.stderr
+    weak = run(["token", "u-000001"], env_for(database_url, secret="changeme"), tmp_path)
+    assert weak.returncode != 0 and "JWT_SECRET" in weak.stderr
+
+
+def _wait_healthy(base: str, process: subprocess.Popen[str], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {process.stderr.read() if process.stderr else ''}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("server did not become ready")
+
+
+async def test_serve_with_workers(database_url: str, tmp_path: Path) -> None:
+    await seed(database_url)
+    port = free_port()
+    process = subprocess.Popen(
+        [*command(), "serve", "--port", str(port), "--workers", "2"],
+        env=env_for(database_url),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, process)
+        token = run(["token", "u-000001"], env_for(database_url), tmp_path).stdout.strip()
+        for _ in range(4):  # both workers answer
+            response = httpx.post(
+                f"{base}/graphql", json={"query": "{ me { id } }"}, headers={"Authorization": f"Bearer {token}"}
+            )
+            assert response.status_code == 200, response.text
+            assert response.json()["data"]["me"]["id"] == "u-000001"
+        assert httpx.post(f"{base}/graphql", json={"query": "{ me { id } }"}).status_code == 401
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert process.returncode == 0
+
+
+def test_import_refuses_a_missing_folder(database_url: str, tmp_path: Path) -> None:
+    done = run(["import", str(tmp_path / "nope")], env_for(database_url), tmp_path)
+    assert done.returncode != 0
+    assert "no such folder" in done.stderr and "Traceback" not in done.stderr
+
+
+needs_importer = pytest.mark.skipif(
+    importlib.util.find_spec("transfer.importer") is None, reason="transfer.importer is not there yet"
+)
+
+
+@needs_importer
+def test_import_loads_a_folder_and_reports_bad_input(database_url: str, tiny_dataset: Path, tmp_path: Path) -> None:
+    done = run(["import", str(tiny_dataset)], env_for(database_url), tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "voters" in done.stdout
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_dataset, broken)
+    voters = broken / "voters.csv"
+    lines = voters.read_text(encoding="utf-8").splitlines(keepends=True)
+    fields = lines[2].split(",")
+    fields[2] = "not-a-number"  # serial_number of the record on physical line 3
+    lines[2] = ",".join(fields)
+    voters.write_text("".join(lines), encoding="utf-8")
+    bad = run(["import", str(broken)], env_for(database_url), tmp_path, timeout=300)
+    assert bad.returncode != 0
+    assert "voters.csv:3" in bad.stderr, bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("transfer.demo") is None, reason="transfer.demo is not there yet")
+@needs_importer
+def test_demo_loads_once_and_prints_tokens(database_url: str, tmp_path: Path) -> None:
+    env = env_for(database_url, DATA_DIR=str(tmp_path / "data"))
+    first = run(["demo", "--preset", "tiny", "--no-serve"], env, tmp_path, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "curl" in first.stdout and "TOKEN_" in first.stdout
+    second = run(["demo", "--preset", "tiny", "--no-serve"], env, tmp_path, timeout=300)
+    assert second.returncode == 0
+    assert "skipping" in second.stderr

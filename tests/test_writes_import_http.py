@@ -1,0 +1,128 @@
+"""POST /import through the real app: data.import over every unit touched, all or nothing,
+the importer's validation, and no escalation through assignments.csv."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from tests.dataset import load_folder
+from tests.serverkit import bearer, client_for
+from tests.writes_support import (
+    DISTRICT_CONVENOR_LKO,
+    DISTRICT_PRESIDENT_LKO,
+    IT_CONVENOR_LKO,
+    LKO,
+    STATE_IT,
+)
+
+HEADER = [
+    "epic_number", "booth_code", "serial_number", "name", "name_hi", "relative_name", "age", "gender",
+    "house_number", "phone", "caste_category", "caste", "economic_status", "contact_consent",
+]  # fmt: skip
+
+
+def _csv(header: list[str], rows: list[dict[str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def _voters(folder: Path, prefix: str) -> list[dict[str, str]]:
+    with (folder / "voters.csv").open(newline="", encoding="utf-8") as f:
+        return [row for row in csv.DictReader(f) if row["booth_code"].startswith(prefix)]
+
+
+async def _post(client: httpx.AsyncClient, user: str | None, files: dict[str, bytes]) -> httpx.Response:
+    headers = bearer(user) if user else {}
+    parts = {name: (name, body, "text/csv") for name, body in files.items()}
+    return await client.post("/import", files=parts, headers=headers)
+
+
+async def test_http_import(database_url: str, tiny_dataset: Path) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await load_folder(conn, tiny_dataset)
+        lko = _voters(tiny_dataset, LKO + "-")[:50]
+        for voter in lko:
+            voter["name"] = voter["name"] + " Jr"
+        ayd = _voters(tiny_dataset, "UP-AWD-AYD-")[:1]
+        async with client_for(database_url, seeded=False) as client:
+            state_before = await conn.fetch("select * from voters order by id")
+            audit_before = await conn.fetchval("select count(*) from audit_log")
+
+            # One row outside the uploader's scope: NOT_FOUND, nothing written.
+            r = await _post(client, DISTRICT_CONVENOR_LKO, {"voters.csv": _csv(HEADER, lko + ayd)})
+            assert r.status_code == 404, r.text
+            assert r.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+            # In scope without data.import: FORBIDDEN.
+            r = await _post(client, DISTRICT_PRESIDENT_LKO, {"voters.csv": _csv(HEADER, lko)})
+            assert r.status_code == 403, r.text
+            # A bad cell: BAD_USER_INPUT naming file and line.
+            bad = [dict(row) for row in lko[:3]]
+            bad[2]["phone"] = "12345"
+            r = await _post(client, DISTRICT_CONVENOR_LKO, {"voters.csv": _csv(HEADER, bad)})
+            assert r.status_code == 400 and "voters.csv:4" in r.json()["errors"][0]["message"], r.text
+            # An unknown file name, no file, no token.
+            r = await _post(client, DISTRICT_CONVENOR_LKO, {"people.csv": b"a,b\r\n"})
+            assert r.status_code == 400
+            r = await client.post("/import", data={"x": "y"}, headers=bearer(DISTRICT_CONVENOR_LKO))
+            assert r.status_code == 400
+            r = await _post(client, None, {"voters.csv": _csv(HEADER, lko)})
+            assert r.status_code == 401
+            assert await conn.fetch("select * from voters order by id") == state_before
+            assert await conn.fetchval("select count(*) from audit_log") == audit_before
+
+            # Inside the scope: imported and audited.
+            r = await _post(client, DISTRICT_CONVENOR_LKO, {"voters.csv": _csv(HEADER, lko)})
+            assert r.status_code == 200, r.text
+            assert r.json()["data"]
+            names = {
+                row["epic_number"]: row["name"]
+                for row in await conn.fetch("select epic_number, name from voters where name like '% Jr'")
+            }
+            assert names == {v["epic_number"]: v["name"] for v in lko}
+            entry = await conn.fetchrow("select * from audit_log where action = 'data.import' order by id desc limit 1")
+            assert entry["user_id"] == DISTRICT_CONVENOR_LKO
+            # The state IT convenor (data.import at STATE) may import anywhere.
+            r = await _post(client, STATE_IT, {"voters.csv": _csv(HEADER, ayd)})
+            assert r.status_code == 200, r.text
+    finally:
+        await conn.close()
+
+
+async def test_http_import_cannot_escalate(database_url: str, tiny_dataset: Path) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await load_folder(conn, tiny_dataset)
+        header = ["user_id", "role", "unit_code"]
+        before = await conn.fetch("select * from assignments order by id")
+        async with client_for(database_url, seeded=False) as client:
+            attempts = [
+                (DISTRICT_CONVENOR_LKO, DISTRICT_CONVENOR_LKO, "DISTRICT_PRESIDENT", LKO),  # oneself, no role.grant
+                (DISTRICT_CONVENOR_LKO, "u-000074", "CALLER", LKO),
+                (IT_CONVENOR_LKO, "u-000074", "CALLER", LKO + "-M01"),
+                (STATE_IT, STATE_IT, "STATE_PRESIDENT", "UP"),
+            ]
+            for user, grantee, role, unit in attempts:
+                rows = [{"user_id": grantee, "role": role, "unit_code": unit}]
+                r = await _post(client, user, {"assignments.csv": _csv(header, rows)})
+                assert r.status_code == 403, (user, rows, r.text)
+            # A new unit of the same import does not dodge the check.
+            units = _csv(
+                ["code", "parent_code", "level", "name", "name_hi"],
+                [{"code": LKO + "-M09", "parent_code": LKO, "level": "MANDAL", "name": "New", "name_hi": ""}],
+            )
+            rows = [{"user_id": DISTRICT_CONVENOR_LKO, "role": "MANDAL_PRESIDENT", "unit_code": LKO + "-M09"}]
+            r = await _post(client, DISTRICT_CONVENOR_LKO, {"units.csv": units, "assignments.csv": _csv(header, rows)})
+            assert r.status_code == 403, r.text
+        assert await conn.fetch("select * from assignments order by id") == before
+        assert await conn.fetchval("select count(*) from units where code = $1", LKO + "-M09") == 0
+    finally:
+        await conn.close()

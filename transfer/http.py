@@ -1,0 +1,247 @@
+"""HTTP bulk transfer (service.md): POST /import and GET /export/voters.csv.
+
+Both authenticate like /graphql: the server's middleware has put the viewer (read from the
+database for this request) in `request.state.viewer`; without that middleware, `authenticate`
+does the same work itself (bearer JWT -> user id -> load_viewer). Errors answer with the
+GraphQL error shape and the HTTP status of their code.
+
+/import: multipart/form-data, one file part per CSV file, named as in csv-format.md (the part's
+filename, or else its field name, e.g. `voters.csv`). data.import is required over every unit
+the files touch (transfer.importer.import_folder asks through its `allowed` hook), all or
+nothing, validated exactly like `boothgraph import`. assignments.csv over HTTP is held to the
+rules of grantRole as well (each row: a unit visible to the uploader, role.grant there, a role
+of lower rank than the granting role, never the uploader), so an import can never escalate.
+
+/export/voters.csv?unit=CODE: data.export over the unit (transfer.export), streamed.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from core.auth import bearer_token, user_id_from_token
+from core.errors import BadUserInput, BoothgraphError, DatabaseUnavailable, Forbidden, NotFound, Unauthenticated
+from core.settings import Settings
+from core.viewer import UnitPlace, Viewer, load_viewer
+from policies import PolicyEngine
+from resolvers.guard import find_unit, visible_cover
+from resolvers.roles import granting_rank
+from transfer.export import prepare_export, stream_export
+
+log = logging.getLogger("boothgraph.transfer")
+
+CSV_FILES = ("units.csv", "voters.csv", "schemes.csv", "beneficiaries.csv", "users.csv", "assignments.csv")
+CHUNK = 1 << 20
+MAX_PARTS = 12
+
+STATUS = {
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "BAD_USER_INPUT": 400,
+    "RATE_LIMITED": 429,
+    "SERVICE_UNAVAILABLE": 503,
+}
+
+
+def _json(status: int, body: object) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def error_response(exc: BoothgraphError) -> Response:
+    extensions = {k: v for k, v in exc.extensions.items() if isinstance(v, (str, int, float, bool, type(None), list))}
+    response = _json(STATUS.get(exc.code, 500), {"errors": [{"message": exc.message, "extensions": extensions}]})
+    if exc.code == "UNAUTHENTICATED":
+        response.headers["www-authenticate"] = "Bearer"
+    return response
+
+
+def internal_error() -> Response:
+    return _json(
+        500, {"errors": [{"message": "Internal server error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}
+    )
+
+
+# ---------------------------------------------------------------------------- wiring ---
+def services(request: Request) -> tuple[asyncpg.Pool, PolicyEngine, Settings, str | None]:
+    """(pool, policy, settings, jwt secret) of the app: server.AppState when present."""
+    app_state = request.app.state
+    state = getattr(app_state, "boothgraph", None)
+    if state is not None:
+        return state.require_pool(), state.require_policy(), state.settings, getattr(state, "secret", None)
+    pool, policy, settings = (getattr(app_state, n, None) for n in ("pool", "policy", "settings"))
+    if pool is None or policy is None or settings is None:
+        raise DatabaseUnavailable("The server is not ready yet")
+    return pool, policy, settings, getattr(app_state, "secret", None)
+
+
+async def authenticate(request: Request) -> Viewer:
+    """The viewer of this request, like /graphql: from the middleware, else from the bearer
+    token and the database (roles are never read from the token)."""
+    viewer = getattr(request.state, "viewer", None)
+    if isinstance(viewer, Viewer):
+        return viewer
+    pool, _, settings, secret = services(request)
+    user_id = user_id_from_token(
+        bearer_token(request.headers.get("authorization")), secret or settings.secret_for_serving()
+    )
+    viewer = await load_viewer(pool, user_id)
+    if viewer is None:
+        raise Unauthenticated("The token's user does not exist")
+    return viewer
+
+
+# ---------------------------------------------------------------------------- export ---
+async def export_endpoint(request: Request) -> Response:
+    try:
+        viewer = await authenticate(request)
+        unit = request.query_params.get("unit")
+        if not unit:
+            raise BadUserInput("Query parameter unit=CODE is required", argument="unit")
+        pool, policy, _, _ = services(request)
+        async with pool.acquire() as conn:
+            plan = await prepare_export(conn, viewer, policy, unit)
+    except BoothgraphError as exc:
+        return error_response(exc)
+    except Exception:
+        log.exception("export failed")
+        return internal_error()
+    return StreamingResponse(
+        stream_export(pool, plan),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="voters-{plan.unit.code}.csv"',
+            "cache-control": "no-store",
+            "x-records": str(plan.records),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------- import ---
+def _file_name(field: str, upload: UploadFile) -> str:
+    for candidate in (upload.filename or "", field):
+        name = Path(candidate.replace("\\", "/")).name
+        if name and not name.endswith(".csv"):
+            name += ".csv"
+        if name in CSV_FILES:
+            return name
+    raise BadUserInput(
+        f"Unknown file part {upload.filename or field!r}: expected one of {', '.join(CSV_FILES)}", argument=field
+    )
+
+
+class ImportGuard:
+    """The `allowed` hook handed to import_folder (transfer/scope.py): called with the place of
+    every unit the files touch (as it stands inside the import's transaction). Inside the
+    data.import cover: allowed. Visible to the uploader but outside that cover: FORBIDDEN (an
+    in-scope object whose action the role lacks). Not visible: False, which the importer reports
+    as NOT_FOUND in the same words as an absent unit, with file, line and column."""
+
+    def __init__(self, viewer: Viewer, policy: PolicyEngine) -> None:
+        self.cover = policy.cover(viewer, "data.import")
+        self.visible = visible_cover(viewer)
+
+    def __call__(self, place: UnitPlace) -> bool:
+        if self.cover.covers(place):
+            return True
+        if self.visible.covers(place):
+            raise Forbidden(f"You may not import data into unit {place.code}", unit=place.code)
+        return False
+
+
+def _parents(folder: Path) -> dict[str, str]:
+    """code -> parent_code of the units.csv of this import (empty without one)."""
+    path = folder / "units.csv"
+    if not path.exists():
+        return {}
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
+        return {r.get("code") or "": r.get("parent_code") or "" for r in csv.DictReader(f)}
+
+
+async def check_assignment_rows(conn: asyncpg.Connection, viewer: Viewer, policy: PolicyEngine, folder: Path) -> None:
+    """assignments.csv over HTTP: each row must pass grantRole's checks for the uploader (a unit
+    new in this import is judged at its nearest existing ancestor). Level and syntax are the
+    importer's to check."""
+    parents = _parents(folder)
+    visible = visible_cover(viewer)
+    with (folder / "assignments.csv").open(newline="", encoding="utf-8-sig", errors="replace") as f:
+        rows = list(csv.DictReader(f))
+    for line, row in enumerate(rows, start=2):
+        code, role, user = row.get("unit_code") or "", row.get("role") or "", row.get("user_id") or ""
+        place, seen = await find_unit(conn, code), {code}
+        while place is None and parents.get(code) and parents[code] not in seen:
+            code = parents[code]
+            seen.add(code)
+            place = await find_unit(conn, code)
+        if place is None or not visible.covers(place):
+            raise NotFound(f"assignments.csv:{line}: column unit_code: no such unit", file="assignments.csv", line=line)
+        rank = granting_rank(policy, viewer, place)
+        if rank is None or policy.rank(role) >= rank or user == viewer.user_id:
+            raise Forbidden(
+                f"assignments.csv:{line}: you may not grant {role} there to {user}", file="assignments.csv", line=line
+            )
+
+
+def _result_body(result: Any) -> Any:
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return dataclasses.asdict(result)
+    if isinstance(result, dict):
+        return result
+    return {"result": str(result)} if result is not None else {}
+
+
+async def import_endpoint(request: Request) -> Response:
+    try:
+        viewer = await authenticate(request)
+        pool, policy, _, _ = services(request)
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raise BadUserInput("POST /import takes multipart/form-data, one part per CSV file")
+        from transfer.importer import import_folder  # the transfer helper's module
+
+        async with request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS) as form:
+            parts: dict[str, UploadFile] = {}
+            for field, value in form.multi_items():
+                if not isinstance(value, UploadFile):
+                    raise BadUserInput(f"Part {field!r} is not a file", argument=field)
+                name = _file_name(field, value)
+                if name in parts:
+                    raise BadUserInput(f"{name} was sent twice", argument=field)
+                parts[name] = value
+            if not parts:
+                raise BadUserInput("No CSV file was sent")
+            with tempfile.TemporaryDirectory(prefix="boothgraph-import-") as tmp:
+                folder = Path(tmp)
+                for name, upload in parts.items():
+                    with (folder / name).open("wb") as out:
+                        while chunk := await upload.read(CHUNK):
+                            out.write(chunk)
+                async with pool.acquire() as conn:
+                    if "assignments.csv" in parts:
+                        await check_assignment_rows(conn, viewer, policy, folder)
+                    result = await import_folder(
+                        conn, folder, user_id=viewer.user_id, progress=False, allowed=ImportGuard(viewer, policy)
+                    )
+    except BoothgraphError as exc:
+        return error_response(exc)
+    except Exception:
+        log.exception("import failed")
+        return internal_error()
+    return _json(200, {"data": _result_body(result)})
+
+
+routes = [
+    Route("/import", import_endpoint, methods=["POST"]),
+    Route("/export/voters.csv", export_endpoint, methods=["GET"]),
+]

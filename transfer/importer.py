@@ -1,0 +1,175 @@
+"""Load a folder of CSV files (csv-format.md) into the database: all or nothing.
+
+    report = await import_folder(conn, Path("data/"), user_id="u-000001")
+
+Everything happens in one transaction of its own (a savepoint when the caller is already in
+one): stage every file (streamed COPY through a strict RFC 4180 scanner), check every cell of
+every file set-wise, then per file in dependency order resolve references, check the scope,
+and upsert; recount the rollups of what changed (`boothgraph.bulk` on, one refresh_rollups at
+the end) and write one `data.import` audit entry. The first bad record raises
+`core.errors.CsvImportError(file, line, column, reason)`, or `NotFound` for a unit outside
+`allowed`, and nothing is written. Imports are serialised by an advisory lock.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import asyncpg
+
+from core.errors import BadUserInput, CsvImportError
+from transfer import spec
+from transfer.bulk import BULK_ROWS, is_superuser, local_settings
+from transfer.checks import check_cells, check_unique
+from transfer.hierarchy import UnitChanges, check_tree, touched_after, write_units
+from transfer.progress import Progress
+from transfer.records import Written, upsert_plain, write_assignments, write_beneficiaries, write_voters
+from transfer.report import FileCounts, ImportReport
+from transfer.scope import Allowed, Scope
+from transfer.staging import Staged, stage
+
+IMPORT_LOCK = 74212  # pg_advisory_xact_lock key; 74211 is the migrations' lock
+
+__all__ = ["Allowed", "ImportReport", "FileCounts", "import_folder"]
+
+
+def _files(folder: Path) -> list[spec.FileSpec]:
+    if not folder.is_dir():
+        raise BadUserInput(f"{folder}: not a folder")
+    for path in sorted(folder.glob("*.csv")):
+        if path.name not in spec.BY_NAME:
+            names = ", ".join(s.name for s in spec.FILES)
+            raise CsvImportError(path.name, 1, None, f"unknown file; an import folder holds {names}")
+    present = [s for s in spec.FILES if (folder / s.name).is_file()]
+    if not present:
+        raise BadUserInput(f"{folder}: no CSV file of the import format (units.csv, voters.csv, ...)")
+    return present
+
+
+async def import_folder(
+    conn: asyncpg.Connection,
+    folder: Path,
+    *,
+    user_id: str = "system",
+    progress: bool = False,
+    allowed: Allowed | None = None,
+) -> ImportReport:
+    """Import the CSV files of `folder`. `allowed` (a set of unit ids covering their subtrees,
+    or a callable taking a `UnitPlace`) limits the units the files may touch; see transfer.scope."""
+    started = time.perf_counter()
+    folder = Path(folder)
+    present = _files(folder)
+    bar = Progress(progress)
+    report = ImportReport()
+    scope = Scope(allowed)
+    try:
+        async with conn.transaction():
+            await conn.execute("select pg_advisory_xact_lock($1)", IMPORT_LOCK)
+            async with local_settings(conn, {"boothgraph.bulk": "on", "work_mem": "256MB"}):
+                staged: dict[str, Staged] = {}
+                for s in present:
+                    bar.step(f"reading {s.name}")
+                    staged[s.name] = await stage(conn, folder, s, bar)
+                # A file going into an empty table leaves duplicate keys to the table's own
+                # unique index (records._inserting), saving a pass over the file.
+                fresh = {
+                    name
+                    for name, table in (("voters.csv", "voters"), ("beneficiaries.csv", "beneficiaries"))
+                    if name in staged and not await conn.fetchval(f"select exists (select from {table})")
+                }
+                for st in staged.values():
+                    bar.step(f"checking {st.file}")
+                    await check_cells(conn, st)
+                    if st.file not in fresh:
+                        await check_unique(conn, st)
+                booths, extra = await _write(conn, staged, scope, report, bar, fresh)
+                bar.step("recounting statistics")
+                if booths or extra:
+                    await conn.execute("select refresh_rollups($1::int[], $2::int[])", sorted(booths), sorted(extra))
+                report.touched_booth_ids = sorted(booths)
+                report.touched_unit_ids = sorted(scope.touched | extra)
+                bar.step("audit")
+                await _audit(conn, user_id, report)
+                for st in staged.values():
+                    await conn.execute(f"drop table if exists {st.table}")
+    finally:
+        bar.close()
+    report.phases = bar.phases
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+async def _write(
+    conn: asyncpg.Connection,
+    staged: dict[str, Staged],
+    scope: Scope,
+    report: ImportReport,
+    bar: Progress,
+    fresh: set[str],
+) -> tuple[set[int], set[int]]:
+    """Upsert file by file; returns (booths to recount, extra units to recount above)."""
+    booths: set[int] = set()
+    extra: set[int] = set()
+
+    def count(st: Staged, written: Written | UnitChanges) -> None:
+        report.files[st.file] = FileCounts(st.rows, written.inserted, written.updated)
+
+    if st := staged.get("units.csv"):
+        bar.step("writing units")
+        await check_tree(conn, st, scope)
+        changes = await write_units(conn, st)
+        await touched_after(conn, st, scope)
+        count(st, changes)
+        report.moved_unit_ids = changes.moved
+        extra.update(changes.moved, changes.old_parents)
+    if st := staged.get("schemes.csv"):
+        bar.step("writing schemes, users")
+        count(st, await upsert_plain(conn, st, "schemes", "code", ("name", "name_hi")))
+    if st := staged.get("users.csv"):
+        count(st, await upsert_plain(conn, st, "users", "id", ("name", "phone")))
+    if st := staged.get("voters.csv"):
+        bar.step("writing voters")
+        bulk = st.rows >= BULK_ROWS
+        fast = bulk and await is_superuser(conn)
+        rebuild = bulk and await conn.fetchval("select count(*) from voters") * 2 < st.rows
+        written = await write_voters(conn, st, scope, fresh=st.file in fresh, fast=fast, rebuild=rebuild)
+        count(st, written)
+        booths |= written.booths
+        if written.inserted + written.updated >= BULK_ROWS:
+            await conn.execute("analyze voters")
+    if st := staged.get("beneficiaries.csv"):
+        bar.step("writing beneficiaries")
+        fast = st.rows >= BULK_ROWS and await is_superuser(conn)
+        written = await write_beneficiaries(conn, st, scope, fresh=st.file in fresh, fast=fast)
+        count(st, written)
+        booths |= written.booths
+    if st := staged.get("assignments.csv"):
+        bar.step("writing assignments")
+        count(st, await write_assignments(conn, st, scope))
+    return booths, extra
+
+
+async def _audit(conn: asyncpg.Connection, user_id: str, report: ImportReport) -> None:
+    """One data.import entry, at the deepest unit above everything the import touched."""
+    unit = await conn.fetchrow(
+        """select u.id, u.code from units u join (
+               select coalesce(
+                   case when count(booth_id) = count(*) and count(distinct booth_id) = 1 then min(booth_id) end,
+                   case when count(mandal_id) = count(*) and count(distinct mandal_id) = 1 then min(mandal_id) end,
+                   case when count(district_id) = count(*) and count(distinct district_id) = 1
+                        then min(district_id) end,
+                   case when count(region_id) = count(*) and count(distinct region_id) = 1 then min(region_id) end,
+                   min(state_id)) as id
+               from units where id = any($1::int[])) top on top.id = u.id""",
+        report.touched_unit_ids,
+    )
+    await conn.execute(
+        """insert into audit_log (user_id, action, unit_id, unit_code, records, detail)
+           values ($1, 'data.import', $2, $3, $4, $5)""",
+        user_id,
+        unit["id"] if unit else None,
+        unit["code"] if unit else None,
+        report.records,
+        report.detail(),
+    )

@@ -1,0 +1,253 @@
+"""Upserts of the flat files: schemes, users, voters, beneficiaries, assignments.
+
+Each resolves its references first (refusing the first record whose booth, voter, scheme, user
+or unit does not exist, by then counting what this import already wrote), reports what it
+touches to the scope, then writes set-wise from the staging table. Counts are exact: rows
+inserted, rows whose stored values changed; an unchanged row is not rewritten.
+
+Voters: a column missing from the header keeps the stored value; an empty `contact_consent`
+is UNKNOWN. An erased voter keeps phone, caste_category, caste and economic_status NULL and
+consent DENIED whatever the file says (access-policy.md, erasure).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from transfer.bulk import rebuilt_indexes, without_row_triggers
+from transfer.checks import check_unique
+from transfer.refusal import missing, refused
+from transfer.scope import Scope, Touch, touches
+from transfer.spec import ROLE_LEVELS
+from transfer.staging import Staged
+
+CHANGES = "bg_import_voter_changes"
+BENEFICIARY_CHANGES = "bg_import_beneficiary_changes"
+SENSITIVE = ("phone", "caste_category", "caste", "economic_status")
+OPTIONAL_TEXT = ("name_hi", "relative_name", "house_number")
+
+
+@dataclass
+class Written:
+    inserted: int = 0
+    updated: int = 0
+    booths: set[int] = field(default_factory=set)  # booths whose counts may have changed
+
+
+async def upsert_plain(conn: asyncpg.Connection, st: Staged, table: str, key: str, columns: tuple[str, ...]) -> Written:
+    """schemes and users: key plus columns; a column missing from the header keeps its value."""
+    present = [c for c in columns if st.has(c)]
+    names = ", ".join((key, *present))
+    sets = ", ".join(f"{c} = excluded.{c}" for c in present)
+    action = (
+        f"do update set {sets} where ({', '.join(f'x.{c}' for c in present)}) is distinct from "
+        f"({', '.join(f'excluded.{c}' for c in present)})"
+    )
+    row = await conn.fetchrow(
+        f"""with done as (insert into {table} as x ({names}) select {names} from {st.table}
+                on conflict ({key}) {action} returning xmax = 0 as inserted)
+            select count(*) filter (where inserted), count(*) filter (where not inserted) from done"""
+    )
+    assert row is not None
+    return Written(row[0], row[1])
+
+
+def _voter_values(st: Staged) -> dict[str, tuple[str, str]]:
+    """column -> (value when the table is empty, value in general). The general one reads the
+    stored row `v` (left joined: all NULL for a new voter)."""
+    out: dict[str, tuple[str, str]] = {
+        "booth_id": ("u.id", "u.id"),
+        "mandal_id": ("u.mandal_id", "u.mandal_id"),
+        "district_id": ("u.district_id", "u.district_id"),
+        "region_id": ("u.region_id", "u.region_id"),
+        "serial_number": ("s.serial_number::int", "s.serial_number::int"),
+        "name": ("s.name", "s.name"),
+        "age": ("s.age::smallint", "s.age::smallint"),
+        "gender": ("s.gender", "s.gender"),
+    }
+    for c in OPTIONAL_TEXT:
+        out[c] = (f"s.{c}", f"s.{c}") if st.has(c) else ("null", f"v.{c}")
+    for c in SENSITIVE:
+        given = f"s.{c}" if st.has(c) else f"v.{c}"
+        out[c] = (f"s.{c}" if st.has(c) else "null", f"case when v.erased then null else {given} end")
+    if st.has("contact_consent"):
+        fresh = given = "coalesce(s.contact_consent, 'UNKNOWN')"
+    else:
+        fresh, given = "'UNKNOWN'", "coalesce(v.contact_consent, 'UNKNOWN')"
+    out["contact_consent"] = (fresh, f"case when v.erased then 'DENIED' else {given} end")
+    return out
+
+
+async def _inserting(conn: asyncpg.Connection, st: Staged, sql: str) -> None:
+    """Run an INSERT of the whole file into an empty table, whose unique key then finds a key
+    given twice (check_unique was skipped for it) and names the second line."""
+    try:
+        async with conn.transaction():
+            status = await conn.execute(sql)
+    except asyncpg.UniqueViolationError:
+        await check_unique(conn, st)
+        raise
+    assert int(status.split()[-1]) == st.rows  # every reference was resolved before
+
+
+async def write_voters(
+    conn: asyncpg.Connection, st: Staged, scope: Scope, *, fresh: bool, fast: bool, rebuild: bool
+) -> Written:
+    """`fresh`: the voters table was empty, so every row is new and check_unique was skipped."""
+    t = st.table
+    booth_join = f"{t} s join units u on u.code = s.booth_code and u.level = 'BOOTH'"
+    refs = await conn.fetch(
+        f"""select u.id, min(s.ord) as ord from {t} s
+            left join units u on u.code = s.booth_code and u.level = 'BOOTH' group by u.id"""
+    )
+    absent = [r["ord"] for r in refs if r["id"] is None]
+    if absent:
+        code = await conn.fetchval(f"select booth_code from {t} where ord = $1", absent[0])
+        raise missing(st.file, st.line(absent[0]), "booth_code", f"no BOOTH unit {code!r}", scoped=scope.active)
+    booths = [Touch(r["id"], r["ord"], "booth_code", "BOOTH unit") for r in refs if r["id"] is not None]
+    await scope.check(conn, st, booths)
+
+    values = _voter_values(st)
+    columns = list(values)
+    if fast:
+        await conn.execute(
+            "select from units where id = any($1::int[]) order by id for key share", [r["id"] for r in refs]
+        )
+    if fresh:  # every row is new
+        async with rebuilt_indexes(conn, "voters", rebuild), without_row_triggers(conn, fast):
+            await _inserting(
+                conn,
+                st,
+                f"""insert into voters (epic_number, {", ".join(columns)})
+                    select s.epic_number, {", ".join(fresh_value for fresh_value, _ in values.values())}
+                    from {booth_join}""",
+            )
+        return Written(st.rows, 0, {r["id"] for r in refs})
+
+    # New rows and changed rows, from one join with the stored voters.
+    await conn.execute(
+        f"""drop table if exists {CHANGES};
+            create temp table {CHANGES} on commit drop as
+            select v.id, v.booth_id as old_booth, s.ord, s.epic_number,
+                   {", ".join(f"{value} as {c}" for c, (_, value) in values.items())}
+            from {booth_join} left join voters v on v.epic_number = s.epic_number
+            where v.id is null or ({", ".join(f"v.{c}" for c in columns)}) is distinct from
+                                  ({", ".join(value for _, value in values.values())})"""
+    )
+    moved = f"select old_booth, min(ord) from {CHANGES} where old_booth <> booth_id group by old_booth"
+    await scope.check(conn, st, await touches(conn, moved, "epic_number", "voter"))
+    written = Written()
+    async with rebuilt_indexes(conn, "voters", rebuild), without_row_triggers(conn, fast):
+        rows = await conn.fetch(
+            f"""with done as (
+                    insert into voters (epic_number, {", ".join(columns)})
+                    select epic_number, {", ".join(columns)} from {CHANGES} where id is null
+                    returning booth_id)
+                select booth_id, count(*) from done group by booth_id"""
+        )
+        written.inserted = sum(r[1] for r in rows)
+        written.booths.update(r[0] for r in rows)
+        rows = await conn.fetch(
+            f"""with done as (
+                    update voters v set {", ".join(f"{c} = c.{c}" for c in columns)}
+                    from {CHANGES} c where v.id = c.id returning c.old_booth, c.booth_id)
+                select old_booth, booth_id, count(*) from done group by 1, 2"""
+        )
+        written.updated = sum(r[2] for r in rows)
+        written.booths.update(b for r in rows for b in (r[0], r[1]))
+    await conn.execute(f"drop table {CHANGES}")
+    return written
+
+
+async def write_beneficiaries(
+    conn: asyncpg.Connection, st: Staged, scope: Scope, *, fresh: bool, fast: bool
+) -> Written:
+    """`fresh`: the beneficiaries table was empty, so check_unique was skipped."""
+    t = st.table
+    refs = await conn.fetch(
+        f"""select v.booth_id, min(s.ord) as ord, min(s.ord) filter (where x.code is null) as no_scheme
+            from {t} s left join voters v on v.epic_number = s.epic_number
+            left join schemes x on x.code = s.scheme_code group by v.booth_id"""
+    )
+    no_voter = next((r["ord"] for r in refs if r["booth_id"] is None), None)
+    no_scheme = min((r["no_scheme"] for r in refs if r["no_scheme"] is not None), default=None)
+    if no_voter is not None and (no_scheme is None or no_voter <= no_scheme):
+        epic = await conn.fetchval(f"select epic_number from {t} where ord = $1", no_voter)
+        raise missing(st.file, st.line(no_voter), "epic_number", f"no voter {epic!r}", scoped=scope.active)
+    if no_scheme is not None:
+        code = await conn.fetchval(f"select scheme_code from {t} where ord = $1", no_scheme)
+        raise refused(st.file, st.line(no_scheme), "scheme_code", f"no scheme {code!r}")
+    voters = [Touch(r["booth_id"], r["ord"], "epic_number", "voter") for r in refs if r["booth_id"] is not None]
+    await scope.check(conn, st, voters)
+    since = "s.since::date" if st.has("since") else "null::date"
+    src = f"select v.id, s.scheme_code, {since} from {t} s join voters v on v.epic_number = s.epic_number"
+    if fast:
+        await conn.execute("select from schemes order by code for key share")
+    async with without_row_triggers(conn, fast):
+        if fresh:
+            await _inserting(conn, st, f"insert into beneficiaries (voter_id, scheme_code, since) {src}")
+            written = Written(st.rows, 0, {r["booth_id"] for r in refs})
+        else:
+            changed = "b.since is distinct from s.since::date" if st.has("since") else "false"
+            await conn.execute(
+                f"""drop table if exists {BENEFICIARY_CHANGES};
+                    create temp table {BENEFICIARY_CHANGES} on commit drop as
+                    select v.id as voter_id, v.booth_id, s.scheme_code, {since} as since, b.voter_id is null as new
+                    from {t} s join voters v on v.epic_number = s.epic_number
+                    left join beneficiaries b on b.voter_id = v.id and b.scheme_code = s.scheme_code
+                    where b.voter_id is null or {changed}"""
+            )
+            inserted = await conn.execute(
+                f"""insert into beneficiaries (voter_id, scheme_code, since)
+                    select voter_id, scheme_code, since from {BENEFICIARY_CHANGES} where new"""
+            )
+            updated = await conn.execute(
+                f"""update beneficiaries b set since = c.since from {BENEFICIARY_CHANGES} c
+                    where not c.new and b.voter_id = c.voter_id and b.scheme_code = c.scheme_code"""
+            )
+            booths = await conn.fetch(f"select distinct booth_id from {BENEFICIARY_CHANGES} where new")
+            written = Written(int(inserted.split()[-1]), int(updated.split()[-1]), {r[0] for r in booths})
+            await conn.execute(f"drop table {BENEFICIARY_CHANGES}")
+    return written
+
+
+_ROLE_LEVELS = ", ".join(f"('{role}', '{level}')" for role, levels in ROLE_LEVELS.items() for level in levels)
+
+
+async def write_assignments(conn: asyncpg.Connection, st: Staged, scope: Scope) -> Written:
+    t = st.table
+    row = await conn.fetchrow(
+        f"""select min(s.ord) filter (where x.id is null) as no_user, min(s.ord) filter (where u.id is null) as no_unit
+            from {t} s left join users x on x.id = s.user_id left join units u on u.code = s.unit_code"""
+    )
+    assert row is not None
+    no_user, no_unit = row["no_user"], row["no_unit"]
+    if no_user is not None and (no_unit is None or no_user <= no_unit):
+        user = await conn.fetchval(f"select user_id from {t} where ord = $1", no_user)
+        raise refused(st.file, st.line(no_user), "user_id", f"no user {user!r}")
+    if no_unit is not None:
+        code = await conn.fetchval(f"select unit_code from {t} where ord = $1", no_unit)
+        raise missing(st.file, st.line(no_unit), "unit_code", f"no unit {code!r}", scoped=scope.active)
+    units = f"select u.id, min(s.ord) from {t} s join units u on u.code = s.unit_code group by u.id"
+    await scope.check(conn, st, await touches(conn, units, "unit_code", "unit"))
+    row = await conn.fetchrow(
+        f"""select s.ord, s.role, u.code, u.level from {t} s join units u on u.code = s.unit_code
+            where (s.role, u.level) not in (values {_ROLE_LEVELS}) order by s.ord limit 1"""
+    )
+    if row is not None:
+        levels = " or ".join(sorted(ROLE_LEVELS[row["role"]]))
+        raise refused(
+            st.file,
+            st.line(row["ord"]),
+            "unit_code",
+            f"a {row['role']} is assigned at a {levels}; {row['code']!r} is a {row['level']}",
+        )
+    inserted = await conn.fetchval(
+        f"""with done as (insert into assignments (user_id, role, unit_id)
+                select s.user_id, s.role, u.id from {t} s join units u on u.code = s.unit_code
+                on conflict (user_id, role, unit_id) do nothing returning id)
+            select count(*) from done"""
+    )
+    return Written(inserted, 0)

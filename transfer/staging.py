@@ -1,0 +1,110 @@
+"""One CSV file into a temporary, all-text staging table, streamed through `RecordScanner`.
+
+The table has an `ord` column (1 = the first data record) next to the file's own columns, so a
+set-wise check can name the first bad record and `Staged.line(ord)` its physical line. Empty
+cells, quoted or not, arrive as NULL. When every record matched the cell patterns on the way
+(`Staged.vouched`), the SQL cell check has nothing left to find and is skipped. Python never
+holds more than one chunk of the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from transfer.csvscan import CsvFormatError, LineMap, RecordScanner, parse_header
+from transfer.patterns import record_pattern
+from transfer.progress import Progress
+from transfer.refusal import refused
+from transfer.spec import FileSpec
+
+CHUNK = 1 << 20
+
+
+@dataclass
+class Staged:
+    spec: FileSpec
+    table: str
+    columns: list[str]  # in the file's order
+    rows: int
+    linemap: LineMap
+    vouched: bool  # the scanner matched every record against the cell patterns
+
+    @property
+    def file(self) -> str:
+        return self.spec.name
+
+    def has(self, column: str) -> bool:
+        return column in self.columns
+
+    def line(self, ord_: int) -> int:
+        return self.linemap.line(ord_)
+
+
+def staging_table(spec: FileSpec) -> str:
+    return f"bg_import_{spec.stem}"
+
+
+def check_header(spec: FileSpec, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if not name:
+            raise refused(spec.name, 1, None, "a column without a name in the header")
+        if name in seen:
+            raise refused(spec.name, 1, name, "this column is named twice in the header")
+        if name not in spec.by_name:
+            expected = ", ".join(c.name for c in spec.columns)
+            raise refused(spec.name, 1, name, f"unknown column; the columns are {expected}")
+        seen.add(name)
+    for column in spec.columns:
+        if column.in_header and column.name not in seen:
+            raise refused(spec.name, 1, column.name, "required column missing from the header")
+
+
+async def stage(conn: asyncpg.Connection, folder: Path, spec: FileSpec, progress: Progress) -> Staged:
+    path = folder / spec.name
+    table = staging_table(spec)
+    with open(path, "rb") as f:
+        head = f.read(CHUNK)
+        try:
+            header = parse_header(head, at_eof=len(head) < CHUNK)
+        except CsvFormatError as exc:
+            raise refused(spec.name, exc.line, None, exc.reason) from None
+        check_header(spec, header.names)
+        columns = header.names
+        await conn.execute(
+            f"drop table if exists {table}; create temp table {table} "
+            f"(ord bigint generated always as identity, {', '.join(f'{c} text' for c in columns)}) "
+            "on commit drop"
+        )
+        typed = record_pattern([spec.by_name[c] for c in columns])
+        scanner = RecordScanner(len(columns), header.eol, header.lines + 1, typed)
+        bar = progress.bytes_bar(spec.name, path.stat().st_size)
+        bar.update(len(head))
+
+        async def chunks() -> AsyncIterator[bytes]:
+            data = head[header.end :]
+            while data:
+                ready = scanner.feed(data)
+                if ready:
+                    yield ready
+                data = f.read(CHUNK)
+                bar.update(len(data))
+            ready = scanner.finish()
+            if ready:
+                yield ready
+
+        try:
+            status = await conn.copy_to_table(table, source=chunks(), columns=columns, format="csv", force_null=columns)
+        except CsvFormatError as exc:
+            column = columns[exc.field] if exc.field is not None and exc.field < len(columns) else None
+            raise refused(spec.name, exc.line, column, exc.reason) from None
+        finally:
+            bar.close()
+    copied = int(status.split()[-1])
+    if copied != scanner.records:  # PostgreSQL read the stream differently from the scanner
+        raise refused(spec.name, scanner.linemap.line(copied + 1), None, "unreadable record")
+    return Staged(spec, table, columns, copied, scanner.linemap, scanner.vouched)
