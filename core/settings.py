@@ -69,9 +69,7 @@ class Settings(BaseSettings):
         """The JWT secret a server may use; generates and keeps one for the embedded database."""
         if self.jwt_secret:
             if self.jwt_secret.strip().lower() in PLACEHOLDER_SECRETS or len(self.jwt_secret) < 16:
-                raise SettingsError(
-                    "JWT_SECRET is a placeholder or shorter than 16 characters: set a real one"
-                )
+                raise SettingsError("JWT_SECRET is a placeholder or shorter than 16 characters: set a real one")
             return self.jwt_secret
         if not self.embedded:
             raise SettingsError("JWT_SECRET must be set when DATABASE_URL points at a real database")

@@ -45,9 +45,7 @@ class Viewer:
         return tuple(sorted({(a.role, a.unit.path) for a in self.assignments}))
 
 
-UNIT_PLACE_COLUMNS = (
-    "u.id, u.code, u.level, u.path, u.state_id, u.region_id, u.district_id, u.mandal_id, u.booth_id"
-)
+UNIT_PLACE_COLUMNS = "u.id, u.code, u.level, u.path, u.state_id, u.region_id, u.district_id, u.mandal_id, u.booth_id"
 
 
 def unit_place(row: asyncpg.Record | dict) -> UnitPlace:

@@ -162,11 +162,7 @@ class PolicyEngine:
                 granted[place.id] = place
         kept = tuple(
             sorted(
-                (
-                    p
-                    for p in granted.values()
-                    if not any(p is not o and p.is_under(o) for o in granted.values())
-                ),
+                (p for p in granted.values() if not any(p is not o and p.is_under(o) for o in granted.values())),
                 key=lambda p: (p.level.depth, p.id),
             )
         )

@@ -73,9 +73,7 @@ class AncestorRoleManager(RoleManager):
 
     def add_link(self, name1: str, name2: str, *domain: str) -> None:
         if domain and domain[0] != ANY_DOMAIN:
-            raise ValueError(
-                f"g rules in the policy file must use the '*' domain: g, {name1}, {name2}, {domain[0]}"
-            )
+            raise ValueError(f"g rules in the policy file must use the '*' domain: g, {name1}, {name2}, {domain[0]}")
         self._inherits.setdefault(name1, set()).add(name2)
 
     def delete_link(self, name1: str, name2: str, *domain: str) -> None:

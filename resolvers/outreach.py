@@ -40,7 +40,7 @@ from resolvers import audit
 from resolvers.cursors import CursorCodec, Page, ReadContext, binding, validate_first
 from resolvers.guard import check_enum, check_text, find_unit, in_transaction, parse_date, visible_cover
 from resolvers.redaction import VoterVisibility
-from resolvers.scope import SqlParams, scope_condition, under_condition
+from resolvers.scope import SqlParams, line_condition, scope_condition, under_condition
 from resolvers.survey import voter_record
 from resolvers.units import UnitRow
 from resolvers.voters import (
@@ -50,7 +50,7 @@ from resolvers.voters import (
     CallLogRow,
     VoterFilterArgs,
     VoterRecord,
-    _filter_conditions,
+    filter_conditions,
 )
 
 MAX_ASSIGN = 10_000
@@ -168,15 +168,10 @@ def _call_list_voter(ctx: ReadContext, r: Mapping[str, Any]) -> VoterRecord:
 def _caller_condition(viewer: Viewer, policy: PolicyEngine, params: SqlParams, alias: str = "cu") -> str:
     """The campaign's unit (`alias`) lies on the line of one of the viewer's outreach.call
     units: inside it (the scope filter) or above it (one of its ancestors)."""
-    cover = policy.cover(viewer, "outreach.call")
-    if cover.empty:
-        return "false"
-    above = sorted({a for u in cover.units for a in u.ancestors if a is not None})
-    inside = scope_condition(cover, params, alias)
-    return f"({alias}.id = any({params.add(above)}::int[]) or {inside})"
+    return line_condition(policy.cover(viewer, "outreach.call"), params, alias)
 
 
-def _own_entries(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> str:
+def own_entries(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> str:
     """The entries a caller may see (aliases ca, c, cu, v): their own, of an open campaign on
     their line, of a voter whose consent is not DENIED."""
     line = _caller_condition(viewer, policy, params)
@@ -185,7 +180,7 @@ def _own_entries(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> str
     return f"ca.caller_id = {params.add(viewer.user_id)} and {OPEN} and v.contact_consent <> 'DENIED' and {line}"
 
 
-def _has_own_entries(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> str:
+def has_own_entries(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> str:
     """The campaign (aliases c, cu) holds entries the viewer may see as its caller."""
     line = _caller_condition(viewer, policy, params)
     if line == "false":
@@ -336,7 +331,7 @@ async def assign_calls(
         "v.contact_consent <> 'DENIED'",
         "exists (select 1 from beneficiaries bn where bn.voter_id = v.id and bn.scheme_code = any($4::text[]))",
         "not exists (select 1 from call_assignments x where x.campaign_id = $1 and x.voter_id = v.id)",
-        *_filter_conditions(filt, params),
+        *filter_conditions(filt, params),
     ]
     sql = f"""
         insert into call_assignments (campaign_id, voter_id, caller_id, assigned_by)
@@ -382,7 +377,7 @@ async def campaigns(
     manage = ctx.cover("outreach.manage")
     params = SqlParams()
     managed = scope_condition(manage, params, "cu")
-    as_caller = _has_own_entries(ctx.viewer, ctx.policy, params)
+    as_caller = has_own_entries(ctx.viewer, ctx.policy, params)
     if managed == "false" and as_caller == "false":
         return page
     where = [f"({managed} or {as_caller})"]
@@ -414,7 +409,7 @@ async def campaign_by_id(ctx: ReadContext, campaign_id: int) -> CampaignRow | No
     manage = ctx.cover("outreach.manage")
     params = SqlParams(campaign_id)
     managed = scope_condition(manage, params, "cu")
-    as_caller = _has_own_entries(ctx.viewer, ctx.policy, params)
+    as_caller = has_own_entries(ctx.viewer, ctx.policy, params)
     row = await ctx.pool.fetchrow(
         f"select {CAMPAIGN_SELECT} {CAMPAIGN_FROM} where c.id = $1 and ({managed} or {as_caller})", *params.values
     )
@@ -484,7 +479,7 @@ async def my_call_list(
     start = codec.decode(after, (int, int))
     page: Page[CallEntry] = Page()
     params = SqlParams()
-    own = _own_entries(ctx.viewer, ctx.policy, params)
+    own = own_entries(ctx.viewer, ctx.policy, params)
     if own == "false":
         return page
     where = [own]
@@ -509,7 +504,7 @@ async def my_call_list(
 async def call_assignment_by_id(ctx: ReadContext, assignment_id: int) -> CallEntry | None:
     """For node(id): one entry of the viewer's own visible call list, else None."""
     params = SqlParams(assignment_id)
-    own = _own_entries(ctx.viewer, ctx.policy, params)
+    own = own_entries(ctx.viewer, ctx.policy, params)
     if own == "false":
         return None
     row = await ctx.pool.fetchrow(f"{ENTRY_SELECT} where ca.id = $1 and {own}", *params.values)
@@ -547,7 +542,7 @@ async def log_call(
 
     async def work() -> CallLogRow:
         params = SqlParams(assignment_id)
-        own = _own_entries(viewer, policy, params)
+        own = own_entries(viewer, policy, params)
         entry = await conn.fetchrow(
             f"""select ca.id, ca.voter_id, ca.campaign_id, v.booth_id, b.code as booth_code
                 {ENTRY_FROM} join units b on b.id = v.booth_id

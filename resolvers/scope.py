@@ -49,3 +49,13 @@ def scope_condition(cover: Cover, params: SqlParams, alias: str) -> str:
 def under_condition(place: UnitPlace, params: SqlParams, alias: str) -> str:
     """`alias`'s row lies in `place`'s subtree (itself included)."""
     return scope_condition(Cover((place,)), params, alias)
+
+
+def line_condition(cover: Cover, params: SqlParams, alias: str) -> str:
+    """`alias`'s unit row lies on the line of one of `cover`'s units: inside it (the scope
+    filter) or above it (one of its ancestors). For records anchored at a unit, such as a
+    campaign, that reach down to someone working below them."""
+    if cover.empty:
+        return "false"
+    above = sorted({a for u in cover.units for a in u.ancestors if a is not None})
+    return f"({alias}.id = any({params.add(above)}::int[]) or {scope_condition(cover, params, alias)})"

@@ -179,13 +179,13 @@ def _visibility(ctx: ReadContext) -> VoterVisibility:
 
 def _call_list_arm(ctx: ReadContext, params: SqlParams) -> str:
     """The voter (alias v) is one of the viewer's own call-list entries that the outreach module
-    shows them (resolvers.outreach._own_entries: an open campaign on the line of the viewer's
+    shows them (resolvers.outreach.own_entries: an open campaign on the line of the viewer's
     outreach.call units, consent not DENIED); `false` when the viewer holds no outreach.call."""
     if ctx.cover("outreach.call").empty:
         return "false"
     from resolvers import outreach  # imports this module: import at call time
 
-    own = outreach._own_entries(ctx.viewer, ctx.policy, params)
+    own = outreach.own_entries(ctx.viewer, ctx.policy, params)
     if own == "false":
         return "false"
     return (
@@ -240,7 +240,7 @@ def _booth(row: Mapping[str, Any], booths: dict[int, UnitRow] | None) -> UnitRow
     return found
 
 
-def _filter_conditions(filt: VoterFilterArgs, params: SqlParams) -> list[str]:
+def filter_conditions(filt: VoterFilterArgs, params: SqlParams) -> list[str]:
     where: list[str] = []
     if filt.gender is not None:
         where.append(f"v.gender = {params.add(filt.gender)}")
@@ -319,7 +319,7 @@ async def voters_page(
     where = [scope_condition(reach, params, "v")]
     if place is not None and reach.units != (place,):
         where.append(under_condition(place, params, "v"))
-    where += _filter_conditions(filt, params)
+    where += filter_conditions(filt, params)
 
     if want.total:
         if filt.empty:

@@ -126,3 +126,39 @@ async def test_http_import_cannot_escalate(database_url: str, tiny_dataset: Path
         assert await conn.fetchval("select count(*) from units where code = $1", LKO + "-M09") == 0
     finally:
         await conn.close()
+
+
+async def test_http_import_of_users_and_schemes_stays_in_scope(database_url: str, tiny_dataset: Path) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await load_folder(conn, tiny_dataset)
+        before = await conn.fetch("select * from users order by id")
+        schemes_before = await conn.fetch("select * from schemes order by code")
+        user_header = ["id", "name", "phone"]
+        async with client_for(database_url, seeded=False) as client:
+            # The state president (u-000001) is nobody a district convenor may rename.
+            r = await _post(
+                client,
+                DISTRICT_CONVENOR_LKO,
+                {"users.csv": _csv(user_header, [{"id": "u-000001", "name": "X", "phone": ""}])},
+            )
+            assert r.status_code == 403 and "users.csv:2" in r.text, r.text
+            # Schemes are state-wide: a district convenor may not redefine one.
+            r = await _post(client, DISTRICT_CONVENOR_LKO, {"schemes.csv": b"code,name,name_hi\r\nPMUY,Renamed,\r\n"})
+            assert r.status_code == 403, r.text
+            assert await conn.fetch("select * from users order by id") == before
+            assert await conn.fetch("select * from schemes order by code") == schemes_before
+            # A new user is fine; so is the state IT convenor renaming anyone.
+            r = await _post(
+                client,
+                DISTRICT_CONVENOR_LKO,
+                {"users.csv": _csv(user_header, [{"id": "u-new-1", "name": "New", "phone": ""}])},
+            )
+            assert r.status_code == 200, r.text
+            r = await _post(
+                client, STATE_IT, {"users.csv": _csv(user_header, [{"id": "u-000001", "name": "Renamed", "phone": ""}])}
+            )
+            assert r.status_code == 200, r.text
+            assert await conn.fetchval("select name from users where id = 'u-000001'") == "Renamed"
+    finally:
+        await conn.close()

@@ -32,9 +32,10 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from core.auth import bearer_token, user_id_from_token
+from core.availability import as_unavailable, is_database_unavailable
 from core.errors import BadUserInput, BoothgraphError, DatabaseUnavailable, Forbidden, NotFound, Unauthenticated
 from core.settings import Settings
-from core.viewer import UnitPlace, Viewer, load_viewer
+from core.viewer import UNIT_PLACE_COLUMNS, UnitPlace, Viewer, load_viewer, unit_place
 from policies import PolicyEngine
 from resolvers.guard import find_unit, visible_cover
 from resolvers.roles import granting_rank
@@ -115,7 +116,9 @@ async def export_endpoint(request: Request) -> Response:
             plan = await prepare_export(conn, viewer, policy, unit)
     except BoothgraphError as exc:
         return error_response(exc)
-    except Exception:
+    except Exception as exc:
+        if is_database_unavailable(exc):
+            return error_response(as_unavailable(exc))
         log.exception("export failed")
         return internal_error()
     return StreamingResponse(
@@ -194,6 +197,41 @@ async def check_assignment_rows(conn: asyncpg.Connection, viewer: Viewer, policy
             )
 
 
+async def check_reference_rows(
+    conn: asyncpg.Connection, viewer: Viewer, policy: PolicyEngine, folder: Path, names: set[str]
+) -> None:
+    """schemes.csv and users.csv are not under any unit. Over HTTP: schemes only with data.import
+    over the whole state; a user row may create a new user, or change one all of whose
+    assignments lie inside the uploader's data.import cover, never anyone else."""
+    cover = policy.cover(viewer, "data.import")
+    if "schemes.csv" in names and not cover.everything:
+        raise Forbidden("schemes.csv: schemes are state-wide; importing them needs data.import over the state")
+    if "users.csv" not in names or cover.everything:
+        return
+    with (folder / "users.csv").open(newline="", encoding="utf-8-sig", errors="replace") as f:
+        ids = [(line, row.get("id") or "") for line, row in enumerate(csv.DictReader(f), start=2)]
+    held: dict[str, list[UnitPlace]] = {}
+    for row in await conn.fetch(
+        f"""select x.id as uid, {UNIT_PLACE_COLUMNS} from users x
+            left join assignments a on a.user_id = x.id left join units u on u.id = a.unit_id
+            where x.id = any($1::text[])""",
+        [user for _, user in ids],
+    ):
+        places = held.setdefault(row["uid"], [])
+        if row["id"] is not None:
+            places.append(unit_place(row))
+    existing = {
+        r["id"] for r in await conn.fetch("select id from users where id = any($1::text[])", [u for _, u in ids])
+    }
+    for line, user in ids:
+        if user in existing and not (held.get(user) and all(cover.covers(p) for p in held[user])):
+            raise Forbidden(
+                f"users.csv:{line}: column id: {user!r} is not a user of your data.import scope",
+                file="users.csv",
+                line=line,
+            )
+
+
 def _result_body(result: Any) -> Any:
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
         return dataclasses.asdict(result)
@@ -228,6 +266,7 @@ async def import_endpoint(request: Request) -> Response:
                         while chunk := await upload.read(CHUNK):
                             out.write(chunk)
                 async with pool.acquire() as conn:
+                    await check_reference_rows(conn, viewer, policy, folder, set(parts))
                     if "assignments.csv" in parts:
                         await check_assignment_rows(conn, viewer, policy, folder)
                     result = await import_folder(
@@ -235,7 +274,9 @@ async def import_endpoint(request: Request) -> Response:
                     )
     except BoothgraphError as exc:
         return error_response(exc)
-    except Exception:
+    except Exception as exc:
+        if is_database_unavailable(exc):
+            return error_response(as_unavailable(exc))
         log.exception("import failed")
         return internal_error()
     return _json(200, {"data": _result_body(result)})

@@ -10,24 +10,17 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from models import LEVELS, CasteCategory, ContactConsent, EconomicStatus, Gender
+from policies.engine import default_engine
 
-# Which levels each role may be assigned at (access-policy.md, "Roles").
-ROLE_LEVELS: dict[str, frozenset[str]] = {
-    "STATE_PRESIDENT": frozenset({"STATE"}),
-    "STATE_GENERAL_SECRETARY": frozenset({"STATE"}),
-    "REGIONAL_PRESIDENT": frozenset({"REGION"}),
-    "REGIONAL_INCHARGE": frozenset({"REGION"}),
-    "DISTRICT_PRESIDENT": frozenset({"DISTRICT"}),
-    "DISTRICT_INCHARGE": frozenset({"DISTRICT"}),
-    "DISTRICT_CONVENOR": frozenset({"DISTRICT"}),
-    "DISTRICT_CO_CONVENOR": frozenset({"DISTRICT"}),
-    "IT_CONVENOR": frozenset({"STATE", "DISTRICT"}),
-    "SOCIAL_MEDIA_CONVENOR": frozenset({"DISTRICT"}),
-    "OFFICE_SECRETARY": frozenset({"DISTRICT"}),
-    "MANDAL_PRESIDENT": frozenset({"MANDAL"}),
-    "BOOTH_PRESIDENT": frozenset({"BOOTH"}),
-    "CALLER": frozenset({"DISTRICT", "MANDAL", "BOOTH"}),
-}
+
+# Which levels each role may be assigned at: from the Casbin policy (p2 rules), read when the
+# importer is loaded, so an administrator's edit of policies/policy.csv applies to imports too.
+def _role_levels() -> dict[str, frozenset[str]]:
+    engine = default_engine()
+    return {role: frozenset(level.value for level in engine.allowed_levels(role)) for role in engine.roles()}
+
+
+ROLE_LEVELS: dict[str, frozenset[str]] = _role_levels()
 
 Kind = Literal["text", "code", "unit_code", "epic", "int", "enum", "date", "phone"]
 # value: in the header and never empty; header: in the header, may be empty; optional: neither.
