@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 
@@ -20,6 +20,8 @@ ME = {"query": "{ me { id } }"}
 
 
 class Proxy:
+    """TCP in front of PostgreSQL's TCP port, or of its Unix socket (the embedded server)."""
+
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.port = free_port()
@@ -39,7 +41,11 @@ class Proxy:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            host, port = self.target
+            if host.startswith("/"):
+                up_reader, up_writer = await asyncio.open_unix_connection(f"{host}/.s.PGSQL.{port}")
+            else:
+                up_reader, up_writer = await asyncio.open_connection(host, port)
         except OSError:
             writer.close()
             return
@@ -58,13 +64,15 @@ class Proxy:
     def url(self, database_url: str) -> str:
         parts = urlsplit(database_url)
         netloc = f"{parts.username}@127.0.0.1:{self.port}" if parts.username else f"127.0.0.1:{self.port}"
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "host"])
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 @pytest.fixture
 async def proxy(database_url: str):  # type: ignore[no-untyped-def]
     parts = urlsplit(database_url)
-    proxy = Proxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+    socket_dir = dict(parse_qsl(parts.query)).get("host")  # embedded: ?host=/path/to/socket/dir
+    proxy = Proxy(socket_dir or parts.hostname or "127.0.0.1", parts.port or 5432)
     await proxy.start()
     yield proxy
     with contextlib.suppress(Exception):
