@@ -14,6 +14,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.execution import FastRecordExecutionContext
 from schema.outreach_types import AuditEntry, CallAssignment, CallLog, Campaign
 from schema.query import PLACEHOLDERS, ReadQuery, optional
 from schema.units import Unit
@@ -49,6 +50,7 @@ def build_schema(extensions: Sequence[ExtensionSpec] = ()) -> strawberry.Schema:
         types=NODE_TYPES,
         extensions=list(extensions),
         config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=FastRecordExecutionContext,
     )
 
 

@@ -1,0 +1,137 @@
+"""A faster completion of plain records: the execution context the schema runs with.
+
+graphql-core completes every field of every object through the same general path (resolve
+info, resolver call, awaitable check, leaf completion): a few microseconds a field, which
+dominates a page of 50 voters with eight fields each (engineering-notes.md). Most objects on
+hot lists are plain records whose selected fields are all scalars or enums read straight from
+an attribute. For those, `collect_and_execute_subfields` here reads the attributes and
+serializes them in one loop, with a plan built once per selection of the operation.
+
+The plan is used only when it cannot change the answer: every selected field is a leaf
+(scalar or enum) with no arguments and no directives, defined by a strawberry field without
+a resolver, permission classes or field extensions (or `__typename`), and no @defer is in
+play. A value that the plan cannot serialize, or a null in a non-null field, falls back to
+the general path for that object, so errors come out exactly as graphql-core reports them.
+Schema extensions with a `resolve` hook would be bypassed for such fields; ours have none
+(tests/test_execution.py checks that the answers are identical with and without the plan).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+)
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+DEFINITION = GraphQLCoreConverter.DEFINITION_BACKREF
+
+# (response key, attribute name or None for __typename, serialize (a leaf) or the nested
+# object's plan, non-null)
+Step = tuple[str, str | None, Any, bool]
+Plan = tuple[Step, ...]
+
+
+def _step(context: FastRecordExecutionContext, parent: GraphQLObjectType, key: str, details: Any) -> Step | None:
+    nodes = [d.node for d in details]
+    node = nodes[0]
+    if any(n.directives or n.arguments for n in nodes):
+        return None
+    name = node.name.value
+    if name == "__typename":
+        return (key, None, None, True)
+    field = parent.fields.get(name)
+    if field is None or field.args:
+        return None
+    definition = (field.extensions or {}).get(DEFINITION)
+    if definition is None or definition.base_resolver is not None:
+        return None
+    if definition.permission_classes or definition.extensions:
+        return None
+    field_type = field.type
+    non_null = isinstance(field_type, GraphQLNonNull)
+    inner = field_type.of_type if non_null else field_type
+    if isinstance(inner, (GraphQLScalarType, GraphQLEnumType)):
+        return None if node.selection_set else (key, definition.python_name, inner.serialize, non_null)
+    if isinstance(inner, GraphQLObjectType):
+        # A plain nested record (an edge's node): planned the same way, or not at all.
+        # strawberry's is_type_of is an isinstance check that ignores its `info` argument.
+        nested = context._plan(inner, context.collect_subfields(inner, details))
+        return None if nested is None else (key, definition.python_name, (inner, nested), non_null)
+    return None
+
+
+class FastRecordExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plans: dict[int, tuple[Any, Plan | None]] = {}
+
+    def _plan(self, return_type: GraphQLObjectType, collected: Any) -> Plan | None:
+        cached = self._plans.get(id(collected))
+        if cached is not None and cached[0] is collected:
+            return cached[1]
+        grouped_field_set, new_defer_usages, _ = collected
+        plan: Plan | None = None
+        if not new_defer_usages:
+            steps = [_step(self, return_type, key, details) for key, details in grouped_field_set.items()]
+            if steps and all(s is not None for s in steps):
+                plan = tuple(s for s in steps if s is not None)
+        # Keep `collected` alive with its plan so that its id is not reused during execution.
+        self._plans[id(collected)] = (collected, plan)
+        return plan
+
+    def collect_and_execute_subfields(
+        self,
+        return_type: GraphQLObjectType,
+        field_details_list: Any,
+        path: Any,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        collected = self.collect_subfields(return_type, field_details_list)
+        plan = self._plan(return_type, collected)
+        if plan is not None:
+            completed = _complete(plan, return_type.name, result)
+            if completed is not None:
+                return completed
+        grouped_field_set, new_defer_usages, _ = collected
+        return self.execute_collected_subfields(
+            return_type, result, path, grouped_field_set, new_defer_usages, position_context
+        )
+
+
+def _complete(plan: Plan, type_name: str, source: Any) -> dict[str, Any] | None:
+    """The object's answer, or None when the general path must produce it (errors)."""
+    out: dict[str, Any] = {}
+    try:
+        for key, attribute, serialize, non_null in plan:
+            if attribute is None:
+                out[key] = type_name
+                continue
+            value = getattr(source, attribute)
+            if value is None:
+                if non_null:
+                    return None
+                out[key] = None
+                continue
+            if isinstance(serialize, tuple):
+                nested_type, nested_plan = serialize
+                if nested_type.is_type_of is not None and not nested_type.is_type_of(value, None):
+                    return None
+                nested = _complete(nested_plan, nested_type.name, value)
+                if nested is None:
+                    return None
+                out[key] = nested
+                continue
+            serialized = serialize(value)
+            if serialized is None:
+                return None
+            out[key] = serialized
+    except Exception:  # noqa: BLE001 - let graphql-core report it its own way
+        return None
+    return out

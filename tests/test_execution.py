@@ -1,0 +1,61 @@
+"""The fast completion of plain records (schema/execution.py) answers exactly like graphql-core.
+
+Each query runs twice over the tiny data set, once with the project's execution context and
+once with strawberry's default one, and the whole results (data and errors) must be equal.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+import strawberry
+from strawberry.schema.config import StrawberryConfig
+
+from schema import NODE_TYPES, Mutation, Query
+from schema.execution import FastRecordExecutionContext
+from tests.read_support import context
+
+PLAIN = strawberry.Schema(
+    query=Query, mutation=Mutation, types=NODE_TYPES, config=StrawberryConfig(auto_camel_case=True)
+)
+
+QUERIES = [
+    # A page of voters with every leaf field, nested booth and schemes, and __typename.
+    """{ voters(first: 30) { totalCount pageInfo { hasNextPage endCursor }
+         edges { cursor node { __typename id epicNumber serialNumber name nameHi relativeName age gender
+           houseNumber phone casteCategory caste economicStatus contactConsent redactedFields
+           booth { code name level } schemes { since scheme { code name } } } } } }""",
+    # Aliases, fragments and @include/@skip (directives keep the general path).
+    """query($yes: Boolean = true) { a: voters(first: 5, orderBy: AGE) { edges { node { ...V } } }
+         b: voters(first: 5, orderBy: NAME) {
+           edges { node { n: name age @include(if: $yes) gender @skip(if: $yes) } } } }
+       fragment V on Voter { epicNumber years: age }""",
+    # The state dashboard: buckets are plain records too.
+    """{ unit(code: "UP") { code path { code } children { totalCount edges { node { code level
+         stats { voters withPhone contactable surveyed suppressed byGender { key count } byAgeBand { key count }
+           byCasteCategory { key count } byCaste(top: 5) { key count } byEconomicStatus { key count }
+           beneficiaries { key count } outreach { assigned called byOutcome { key count } } } } } } } }""",
+    """{ me { id name permissions assignments { id role unit { code name nameHi level } } roots { code level } } }""",
+    """{ units(level: BOOTH, first: 7) { edges { node { code name parent { code } } } }
+         schemes { code name nameHi } }""",
+]
+USERS = ["u-000001", "u-000006", "u-000008", "u-000013"]
+
+
+@pytest.mark.parametrize("user", USERS)
+@pytest.mark.parametrize("query", QUERIES, ids=range(len(QUERIES)))
+async def test_fast_completion_answers_like_graphql_core(read_pool: asyncpg.Pool, user: str, query: str) -> None:
+    from schema import schema
+
+    assert schema._schema is not None
+    fast = await schema.execute(query, context_value=await context(read_pool, user))
+    plain = await PLAIN.execute(query, context_value=await context(read_pool, user))
+    assert fast.errors == plain.errors
+    assert fast.data == plain.data
+    assert fast.data is not None
+
+
+def test_the_project_schema_runs_with_the_fast_context() -> None:
+    from schema import schema
+
+    assert schema.execution_context_class is FastRecordExecutionContext
