@@ -64,7 +64,7 @@ die() { echo "run.sh: $*" >&2; exit 1; }
 psql_() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 # -- 0. tools ------------------------------------------------------------------------------------
-[ -x "$BG" ] || die "$BG not found: install boothgraph into .venv first (.venv/bin/pip install -e '.[dev]')"
+[ -x "$BG" ] || die "$BG not found: install boothgraph into .venv first (.venv/bin/pip install -c constraints.txt -e '.[dev]')"
 command -v node >/dev/null && command -v npm >/dev/null || die "node and npm are needed for PostGraphile"
 if ! command -v wrk >/dev/null || [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
     [ "$(id -u)" = 0 ] || die "wrk and postgresql-15 are needed: apt-get install -y wrk postgresql-15"
