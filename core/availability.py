@@ -30,7 +30,22 @@ def is_database_unavailable(exc: BaseException) -> bool:
         ),
     ):
         return True
-    return isinstance(exc, OSError) and not isinstance(exc, _FILESYSTEM)
+    if _connection_lost(exc):
+        return True
+    if isinstance(exc, _FILESYSTEM):
+        # A file error names its file; connecting to the Unix socket of a stopped PostgreSQL
+        # (the embedded one) raises FileNotFoundError without a file name.
+        return isinstance(exc, FileNotFoundError) and exc.filename is None
+    return isinstance(exc, OSError)
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """asyncpg's own errors for a connection PostgreSQL ended under it (a shutdown ends even the
+    idle pooled connections with a FATAL message): used after it closed, or its protocol left
+    waiting for an answer that never comes."""
+    if isinstance(exc, asyncpg.InterfaceError):
+        return "connection is closed" in str(exc)
+    return type(exc) is asyncpg.exceptions.InternalClientError and str(exc).startswith("cannot switch to state")
 
 
 def as_unavailable(exc: BaseException) -> DatabaseUnavailable:

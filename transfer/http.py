@@ -111,6 +111,8 @@ async def export_endpoint(request: Request) -> Response:
         unit = request.query_params.get("unit")
         if not unit:
             raise BadUserInput("Query parameter unit=CODE is required", argument="unit")
+        if "\x00" in unit:  # PostgreSQL's text holds no NUL: not a unit code, and no 500
+            raise BadUserInput("Query parameter unit must not contain the character U+0000", argument="unit")
         pool, policy, _, _ = services(request)
         async with pool.acquire() as conn:
             plan = await prepare_export(conn, viewer, policy, unit)

@@ -10,6 +10,7 @@ to whatever reaches the response, so an error that escaped an extension is maske
 | a `core.errors.BoothgraphError` (raised anywhere) | its message, its code and extensions |
 | a GraphQLError that carries `extensions.code` (our limiters, StrawberryGraphQLError) | as is |
 | PostgreSQL not reachable / not answering in time | SERVICE_UNAVAILABLE (HTTP 503) |
+| a text argument PostgreSQL cannot store (U+0000) | BAD_USER_INPUT |
 | a syntax error | GRAPHQL_PARSE_FAILED (QUERY_TOO_COMPLEX for the token limit) |
 | a variable that cannot be coerced | BAD_USER_INPUT |
 | any other error before execution (validation) | GRAPHQL_VALIDATION_FAILED |
@@ -24,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import asyncpg
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 
@@ -36,6 +38,14 @@ PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 BAD_USER_INPUT = "BAD_USER_INPUT"
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+
+# PostgreSQL's text holds no U+0000: "invalid byte sequence for encoding UTF8: 0x00" (22021), or
+# "unsupported Unicode escape sequence" in json (22P05). The argument is at fault, not the server.
+_UNSTORABLE_TEXT = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+    asyncpg.exceptions.UntranslatableCharacterError,
+)
+UNSTORABLE_TEXT_MESSAGE = "Text arguments must not contain the character U+0000"
 
 _SUGGESTION = re.compile(r" Did you mean [^?]*\?")
 _TOKEN_LIMIT = re.compile(r"Document contains more than \d+ tokens")
@@ -73,6 +83,8 @@ def present_error(error: GraphQLError, *, hide_suggestions: bool = False) -> Gra
     if cause is not None and is_database_unavailable(cause):
         unavailable = as_unavailable(cause)
         return _copy(error, unavailable.message, dict(unavailable.extensions))
+    if isinstance(cause, _UNSTORABLE_TEXT):
+        return _copy(error, UNSTORABLE_TEXT_MESSAGE, {"code": BAD_USER_INPUT})
     if code_of(error) and (cause is None or isinstance(error.original_error, GraphQLError)):
         if error.original_error is None:
             return error
