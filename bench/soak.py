@@ -702,6 +702,13 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=Path("/tmp/bg-medium"), help="the data folder loaded there")
     parser.add_argument("-n", "--requests", type=int, default=100_000)
     parser.add_argument("-c", "--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=20_000,
+        help="requests before the start RSS is read: enough to send nearly every one of the 5,000 distinct"
+        " requests once, so that bounded caches (parsed documents, covers, prepared statements) are full",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8077)
     parser.add_argument("--seed", type=int, default=5)
@@ -735,7 +742,7 @@ def main() -> int:
                 f"Authorization: Bearer {tokens[job.user]}\r\nContent-Length: {len(job.body)}\r\n\r\n"
             ).encode()
         # warm-up (each worker's caches, the pool), then the RSS at the start
-        asyncio.run(drive(args.port, jobs, 500, 8, Stats(), random.Random(1)))
+        asyncio.run(drive(args.port, jobs, args.warmup, args.concurrency, Stats(), random.Random(1)))
         builder.checked.clear()
         rss_start = server.rss_mb()
         stats = Stats()
