@@ -41,7 +41,6 @@ from resolvers.cursors import CursorCodec, Page, ReadContext, binding, validate_
 from resolvers.guard import check_enum, check_text, find_unit, in_transaction, parse_date, visible_cover
 from resolvers.redaction import VoterVisibility
 from resolvers.scope import SqlParams, line_condition, scope_condition, under_condition
-from resolvers.survey import voter_record
 from resolvers.units import UnitRow
 from resolvers.voters import (
     NO_FILTER,
@@ -51,6 +50,7 @@ from resolvers.voters import (
     VoterFilterArgs,
     VoterRecord,
     filter_conditions,
+    voter_record,
 )
 
 MAX_ASSIGN = 10_000

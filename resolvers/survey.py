@@ -27,9 +27,9 @@ from policies import PolicyEngine
 from resolvers import audit
 from resolvers.cursors import ReadContext
 from resolvers.guard import check_enum, check_phone, check_text, in_transaction, parse_date, visible_cover
-from resolvers.redaction import VoterVisibility, redact_voter, voter_ancestors
+from resolvers.redaction import VoterVisibility, voter_ancestors
 from resolvers.scope import SqlParams, scope_condition
-from resolvers.voters import SCHEMES_JOIN, VOTER_COLUMNS, SchemeGrant, VoterRecord, booth_of, voter_by_id
+from resolvers.voters import SCHEMES_JOIN, VOTER_COLUMNS, VoterRecord, voter_by_id, voter_record
 
 # GraphQL input name -> column
 SURVEY_FIELDS = {
@@ -201,39 +201,6 @@ async def enroll_beneficiary(
     return await in_transaction(conn, work)
 
 
-# ------------------------------------------------------------------- what goes back ---
-def voter_record(
-    ctx: ReadContext, row: Mapping[str, Any], visibility: VoterVisibility, *, on_call_list: bool = False
-) -> VoterRecord:
-    """A voter row (resolvers.voters.VOTER_COLUMNS + scheme arrays) as the viewer may see it,
-    through THE redaction rule; what went out in clear is noted for the audit."""
-    shown = redact_voter(row, visibility, on_call_list=on_call_list)
-    ctx.read_log.note(shown, row["id"], row["booth_code"])
-    codes = row["scheme_codes"] or []
-    return VoterRecord(
-        id=row["id"],
-        epic_number=row["epic_number"],
-        serial_number=row["serial_number"],
-        name=row["name"],
-        name_hi=row["name_hi"],
-        relative_name=row["relative_name"],
-        age=row["age"],
-        gender=row["gender"],
-        house_number=row["house_number"],
-        phone=shown.phone,
-        caste_category=shown.caste_category,
-        caste=shown.caste,
-        economic_status=shown.economic_status,
-        contact_consent=row["contact_consent"],
-        redacted_fields=shown.redacted_fields,
-        booth=booth_of(row),
-        schemes=[
-            SchemeGrant(*values)
-            for values in zip(codes, row["scheme_names"], row["scheme_names_hi"], row["scheme_since"], strict=True)
-        ],
-    )
-
-
 async def written_voter(ctx: ReadContext, voter_id: int) -> VoterRecord:
     """The voter a mutation returns, after commit, redacted for the viewer: as the reads show it,
     or (a policy granting voter.write without voter.read there) through the redaction rule."""
@@ -242,4 +209,4 @@ async def written_voter(ctx: ReadContext, voter_id: int) -> VoterRecord:
         return record
     row = await ctx.pool.fetchrow(RECORD_SQL, voter_id)
     visibility = VoterVisibility(contact=ctx.cover("voter.read_contact"), sensitive=ctx.cover("voter.read_sensitive"))
-    return voter_record(ctx, row, visibility)
+    return voter_record(ctx, row, visibility, on_call_list=False)

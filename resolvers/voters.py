@@ -194,21 +194,27 @@ def _call_list_arm(ctx: ReadContext, params: SqlParams) -> str:
     )
 
 
-def _record(
+def voter_record(
     ctx: ReadContext,
     row: Mapping[str, Any],
     vis: VoterVisibility,
-    want: Want,
-    unit_code: str | None,
+    want: Want = Want(),
+    unit_code: str | None = None,
     booths: dict[int, UnitRow] | None = None,
+    *,
+    on_call_list: bool | None = None,
 ) -> VoterRecord:
-    red = redact_voter(row, vis, on_call_list=bool(row["on_call_list"]))
+    """A voter row (VOTER_COLUMNS + the scheme arrays) as the viewer may see it, through THE
+    redaction rule; what went out in clear is noted for the audit (under `unit_code`, else the
+    voter's booth). `on_call_list` defaults to the row's own `on_call_list` column."""
+    listed = bool(row["on_call_list"]) if on_call_list is None else on_call_list
+    red = redact_voter(row, vis, on_call_list=listed)
     if not want.phone:
         red.phone_in_clear = False
     if not want.sensitive:
         red.sensitive_in_clear = False
     if red.phone_in_clear or red.sensitive_in_clear:
-        ctx.read_log.note(red, row["id"], unit_code)
+        ctx.read_log.note(red, row["id"], unit_code if unit_code is not None else row["booth_code"])
     return VoterRecord(
         id=row["id"],
         epic_number=row["epic_number"],
@@ -354,7 +360,7 @@ async def voters_page(
     page.codec = codec
     booths: dict[int, UnitRow] = {}
     for row in rows[:n]:
-        page.items.append(_record(ctx, row, vis, want, unit_code, booths))
+        page.items.append(voter_record(ctx, row, vis, want, unit_code, booths))
         page.keys.append([row[c] for c in key_columns])
     return page
 
@@ -376,7 +382,7 @@ async def _single(ctx: ReadContext, column: str, value: Any, want: Want) -> Vote
     row = await ctx.pool.fetchrow(sql, *params.values)
     if row is None:
         return None
-    return _record(ctx, row, _visibility(ctx), want, row["booth_code"])
+    return voter_record(ctx, row, _visibility(ctx), want, row["booth_code"])
 
 
 async def voter_by_epic(ctx: ReadContext, epic_number: str, want: Want = Want()) -> VoterRecord | None:
