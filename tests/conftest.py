@@ -245,3 +245,13 @@ def db_state():  # -> async (conn) -> {table: (rows, md5 of rows)}
     """Takes the state of every public table: (row count, md5 of all rows); equal states compare
     equal, so `assert await db_state(conn) == before` shows that nothing was written."""
     return _db_state
+
+
+# ------------------------------------------------- writes: the tiny data set plus a test world ---
+@pytest.fixture
+async def world(database_url: str, conn: asyncpg.Connection, tiny_dataset: Path):  # -> tests.writes_support.World
+    """The tiny data set loaded into this test's database, with the users the write tests act as."""
+    from tests.writes_support import make_world
+
+    async with make_world(database_url, conn, tiny_dataset) as w:
+        yield w

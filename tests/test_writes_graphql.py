@@ -3,12 +3,8 @@ the mutations, myCallList as a caller sees it, campaigns with progress, node(id)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import asyncpg
-import pytest
 from strawberry.types import ExecutionResult
 
 from resolvers import audit
@@ -28,14 +24,7 @@ from tests.writes_support import (
     STATE_PRESIDENT,
     TODAY,
     World,
-    make_world,
 )
-
-
-@pytest.fixture
-async def world(database_url: str, conn: asyncpg.Connection, tiny_dataset: Path) -> AsyncIterator[World]:
-    async with make_world(database_url, conn, tiny_dataset) as w:
-        yield w
 
 
 async def run(w: World, user: str, query: str, **variables: Any) -> ExecutionResult:

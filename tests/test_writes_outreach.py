@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -36,15 +34,7 @@ from tests.writes_support import (
     STATE_PRESIDENT,
     TODAY,
     World,
-    make_world,
 )
-
-
-@pytest.fixture
-async def world(database_url: str, conn: asyncpg.Connection, tiny_dataset: Path) -> AsyncIterator[World]:
-    async with make_world(database_url, conn, tiny_dataset) as w:
-        yield w
-
 
 ALL_SCHEMES = ["PMAY-G", "PMUY", "PM-KISAN", "AB-PMJAY", "PMGKAY", "SBM-G", "PM-SVANIDHI", "NSAP"]
 

@@ -4,8 +4,6 @@ attempt refused with nothing granted, and a grant racing a revoke."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -28,15 +26,7 @@ from tests.writes_support import (
     STATE_GENSEC,
     STATE_PRESIDENT,
     World,
-    make_world,
 )
-
-
-@pytest.fixture
-async def world(database_url: str, conn: asyncpg.Connection, tiny_dataset: Path) -> AsyncIterator[World]:
-    async with make_world(database_url, conn, tiny_dataset) as w:
-        yield w
-
 
 NEW = "u-000074"  # a user without assignments
 NEW2 = "u-000075"

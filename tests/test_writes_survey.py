@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -25,14 +23,7 @@ from tests.writes_support import (
     MANDAL_PRESIDENT_LKO_M01,
     SOCIAL_MEDIA_LKO,
     World,
-    make_world,
 )
-
-
-@pytest.fixture
-async def world(database_url: str, conn: asyncpg.Connection, tiny_dataset: Path) -> AsyncIterator[World]:
-    async with make_world(database_url, conn, tiny_dataset) as w:
-        yield w
 
 
 async def _update(w: World, user: str, epic: str, **changes: object) -> asyncpg.Record:
