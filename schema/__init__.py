@@ -1,4 +1,4 @@
-"""The GraphQL schema: `schema` (Query and, when it exists, schema.mutation.Mutation) and
+"""The GraphQL schema: `schema` (Query = reads + outreach, and Mutation) and
 `build_schema(extensions=...)` for the server, which adds its limits and error masking.
 
 Extensions are passed as classes or factories (`lambda: QueryDepthLimiter(max_depth=10)`), never
@@ -15,27 +15,17 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.execution import FastRecordExecutionContext
+from schema.mutation import Mutation
+from schema.outreach import OutreachQuery
 from schema.outreach_types import AuditEntry, CallAssignment, CallLog, Campaign
-from schema.query import PLACEHOLDERS, ReadQuery, optional
+from schema.query import ReadQuery
 from schema.units import Unit
 from schema.voters import Voter
 
 NODE_TYPES: list[type] = [Unit, Voter, Campaign, CallAssignment, CallLog, AuditEntry]
 
 
-def _query() -> type:
-    parts: list[type] = [ReadQuery]
-    outreach = optional("schema.outreach", "OutreachQuery")
-    provided: set[str] = set()
-    if outreach is not None:
-        parts.append(outreach)
-        provided = {f.python_name for f in outreach.__strawberry_definition__.fields}
-    parts += [placeholder for name, placeholder in PLACEHOLDERS.items() if name not in provided]
-    return merge_types("Query", tuple(parts))
-
-
-Query = _query()
-Mutation = optional("schema.mutation", "Mutation")
+Query = merge_types("Query", (ReadQuery, OutreachQuery))
 
 ExtensionSpec = type[SchemaExtension] | Callable[[], SchemaExtension]
 

@@ -1,64 +1,33 @@
 """The read side of Query. Thin: every field asks a resolver and converts what comes back.
 
 campaigns / myCallList / auditLog belong to the outreach module (schema/outreach.py,
-`OutreachQuery`); schema/__init__.py merges it in, or the placeholders below (empty connections)
-while it does not exist.
+`OutreachQuery`); schema/__init__.py merges the two.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from typing import Any
 
 import strawberry
 
 from models import Level as ModelLevel
 from resolvers import voters as voter_resolvers
-from resolvers.cursors import from_global_id, validate_first
+from resolvers.cursors import from_global_id
 from resolvers.units import unit_by_code, units_page
 from schema.enums import Level, VoterOrder
 from schema.loaders import scoped_unit_loader
-from schema.outreach_types import (
-    AuditEntry,
-    AuditEntryConnection,
-    CallAssignmentConnection,
-    CallLog,
-    CampaignConnection,
-    empty_page_info,
-)
 from schema.relay import Node, connection_selection, object_selection
 from schema.units import Unit, UnitConnection, unit_connection, unit_from_row
 from schema.viewer import Viewer, viewer_from_context
 from schema.voters import Scheme, Voter, VoterConnection, VoterFilter, voter_connection, voter_from_record, want_for
 
 
-def optional(module: str, name: str) -> Any:
-    """`module.name`, or None while the module (owned by another part of the project) is absent."""
-    try:
-        imported = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return None
-    return getattr(imported, name, None)
-
-
 async def _outreach_node(info: strawberry.Info, kind: str, pk: int) -> Any:
-    """Campaign, CallAssignment, CallLog, AuditEntry by primary key, through the outreach module's
-    `resolve_node(info, kind, pk)` when it exists (it applies its own scope), else our fallbacks."""
-    resolve = optional("schema.outreach", "resolve_node")
-    if resolve is not None:
-        found = resolve(info, kind, pk)
-        return await found if inspect.isawaitable(found) else found
-    if kind == "CallLog":
-        row = await voter_resolvers.call_log_by_id(info.context, pk)
-        return CallLog.from_row(row) if row else None
-    if kind == "AuditEntry":
-        by_id = optional("resolvers.audit", "audit_entry_by_id")
-        row = await by_id(info.context, pk) if by_id else None
-        return AuditEntry.from_row(row) if row else None
-    return None
+    """Campaign, CallAssignment, CallLog, AuditEntry by primary key: the outreach module's
+    `resolve_node`, which applies their scope (imported at call time: it imports this module)."""
+    from schema.outreach import resolve_node
+
+    return await resolve_node(info, kind, pk)
 
 
 @strawberry.type
@@ -134,51 +103,3 @@ class ReadQuery:
         return [
             Scheme(code=s.code, name=s.name, name_hi=s.name_hi) for s in await voter_resolvers.all_schemes(info.context)
         ]
-
-
-# ------------------------------------------------ outreach placeholders ---
-@strawberry.type
-class CampaignsPlaceholder:
-    @strawberry.field
-    def campaigns(
-        self,
-        unit: str | None = None,
-        open_only: bool | None = False,
-        first: int | None = 50,
-        after: str | None = None,
-    ) -> CampaignConnection:
-        validate_first(first, 50)
-        return CampaignConnection(edges=[], page_info=empty_page_info(), total_count=0)
-
-
-@strawberry.type
-class MyCallListPlaceholder:
-    @strawberry.field(
-        description="The viewer's own call list, most urgent first; excludes voters whose consent is DENIED."
-    )
-    def my_call_list(
-        self, campaign_id: strawberry.ID | None = None, first: int | None = 50, after: str | None = None
-    ) -> CallAssignmentConnection:
-        validate_first(first, 50)
-        return CallAssignmentConnection(edges=[], page_info=empty_page_info(), total_count=0)
-
-
-@strawberry.type
-class AuditLogPlaceholder:
-    @strawberry.field
-    def audit_log(
-        self,
-        unit: str | None = None,
-        action: str | None = None,
-        first: int | None = 50,
-        after: str | None = None,
-    ) -> AuditEntryConnection:
-        validate_first(first, 50)
-        return AuditEntryConnection(edges=[], page_info=empty_page_info(), total_count=0)
-
-
-PLACEHOLDERS: dict[str, type] = {
-    "campaigns": CampaignsPlaceholder,
-    "my_call_list": MyCallListPlaceholder,
-    "audit_log": AuditLogPlaceholder,
-}

@@ -222,11 +222,8 @@ async def check_reference_rows(
         places = held.setdefault(row["uid"], [])
         if row["id"] is not None:
             places.append(unit_place(row))
-    existing = {
-        r["id"] for r in await conn.fetch("select id from users where id = any($1::text[])", [u for _, u in ids])
-    }
-    for line, user in ids:
-        if user in existing and not (held.get(user) and all(cover.covers(p) for p in held[user])):
+    for line, user in ids:  # `held` has every existing user, with or without assignments
+        if user in held and not (held.get(user) and all(cover.covers(p) for p in held[user])):
             raise Forbidden(
                 f"users.csv:{line}: column id: {user!r} is not a user of your data.import scope",
                 file="users.csv",
