@@ -171,7 +171,7 @@ curl -sf -o /dev/null "http://127.0.0.1:$BG_PORT/readyz" || die "boothgraph not 
 
 # -- 5. scenario and checks ----------------------------------------------------------------------
 log "scenario (same secret for both servers) and checks"
-python3 "$SCRATCH/scenario.py" "$DATA" --out "$WORK" --secret "$JWT_SECRET"
+python3 "$SCRATCH/scenario.py" "$DATA" --out "$WORK" --secret="$JWT_SECRET"
 read -r Q5_USER Q5_UNIT < <(python3 - "$DATA" <<'PY'
 import csv, os, sys
 rows = lambda n: csv.DictReader(open(os.path.join(sys.argv[1], n), newline="", encoding="utf-8"))
@@ -181,7 +181,7 @@ print(user, root)
 PY
 )
 python3 -c 'import json, sys; json.dump({"unit": sys.argv[1]}, open(sys.argv[2], "w"))' "$Q5_UNIT" "$WORK/q5.vars.json"
-python3 "$SCRATCH/mktoken.py" "$Q5_USER" --secret "$JWT_SECRET" > "$WORK/q5.token"
+python3 "$SCRATCH/mktoken.py" "$Q5_USER" --secret="$JWT_SECRET" > "$WORK/q5.token"
 
 python3 "$SCRATCH/verify_rls.py" --url "$PEER_URL" --scenario "$WORK/scenario.json" | tee "$WORK/checks.txt" ||
     die "the peer's RLS checks failed: nothing timed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 
 import jwt
 
@@ -19,6 +20,11 @@ def make_token(user_id: str, secret: str, *, ttl_s: int = 3600) -> str:
 def user_id_from_token(token: str, secret: str) -> str:
     """The `sub` of a valid token; anything else (alg none, bad signature, expired, no exp or
     sub) raises Unauthenticated with a message that says what but reveals nothing else."""
+    return _verified_claims(token, secret)[0]
+
+
+def _verified_claims(token: str, secret: str) -> tuple[str, int]:
+    """(sub, exp) of a valid token."""
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
     except jwt.ExpiredSignatureError:
@@ -28,7 +34,40 @@ def user_id_from_token(token: str, secret: str) -> str:
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise Unauthenticated("The access token is not valid")
-    return sub
+    return sub, int(claims["exp"])  # PyJWT has checked that exp is an integer
+
+
+class TokenVerifier:
+    """`user_id_from_token` with a bounded memo of tokens already verified.
+
+    A client sends the same token with every request; checking its HMAC and decoding its JSON
+    again each time is most of the cost of authentication. The memo holds only tokens that
+    passed, keyed by the whole token text (so by its signature too), with their `sub` and `exp`:
+    a hit still refuses an expired token, exactly as PyJWT would (`exp <= now`)."""
+
+    MAX_TOKEN_CHARS = 2048  # longer texts are verified every time, never held
+
+    def __init__(self, secret: str, *, maxsize: int = 4096) -> None:
+        self.secret = secret
+        self.maxsize = maxsize
+        self._verified: OrderedDict[str, tuple[str, int]] = OrderedDict()
+
+    def user_id(self, token: str) -> str:
+        found = self._verified.get(token)
+        if found is not None:
+            sub, exp = found
+            if exp > time.time():
+                self._verified.move_to_end(token)
+                return sub
+            del self._verified[token]
+            raise Unauthenticated("The access token has expired")
+        sub, exp = _verified_claims(token, self.secret)
+        if len(token) > self.MAX_TOKEN_CHARS:
+            return sub
+        self._verified[token] = (sub, exp)
+        if len(self._verified) > self.maxsize:
+            self._verified.popitem(last=False)
+        return sub
 
 
 def bearer_token(authorization: str | None) -> str:

@@ -1,7 +1,8 @@
 """401 UNAUTHENTICATED unless the request carries a valid `Authorization: Bearer <JWT>`
 (HS256, `sub` and `exp`); else the token's user id goes to `scope["state"]["user_id"]`.
 
-Only the signature and claims are checked here (no database): the rate limiter behind it
+Only the signature and claims are checked here (no database; a token verified once is
+remembered, see core.auth.TokenVerifier): the rate limiter behind it
 can then count requests per user before any query runs. Whether the user exists, and what
 they may do, is read from the database by the viewer middleware for every request.
 """
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from core.auth import bearer_token, user_id_from_token
+from core.auth import TokenVerifier, bearer_token
 from core.errors import Unauthenticated
 from middleware.responses import send_error
 
@@ -23,7 +24,7 @@ CHALLENGE = [(b"www-authenticate", b"Bearer")]
 class AuthMiddleware:
     def __init__(self, app: ASGIApp, secret: str, is_public: Callable[[Scope], bool]) -> None:
         self.app = app
-        self.secret = secret
+        self.tokens = TokenVerifier(secret)
         self.is_public = is_public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -32,7 +33,7 @@ class AuthMiddleware:
             return
         try:
             token = bearer_token(Headers(scope=scope).get("authorization"))
-            user_id = user_id_from_token(token, self.secret)
+            user_id = self.tokens.user_id(token)
         except Unauthenticated as exc:
             await send_error(send, 401, exc.code, exc.message, CHALLENGE)
             return

@@ -22,10 +22,28 @@ def mask_phone(phone: str | None) -> str | None:
     return None if phone is None else MASK + phone[-4:]
 
 
-@dataclass(frozen=True, slots=True)
 class VoterVisibility:
-    contact: Cover
-    sensitive: Cover
+    """Where a viewer reads voters' phones (`contact`) and sensitive fields in clear. The answer
+    for a voter depends only on its booth's ancestors, so it is remembered per ancestry: a page
+    asks the covers once per booth, not twice per voter."""
+
+    __slots__ = ("contact", "sensitive", "_clear")
+    MEMO_SIZE = 4096
+
+    def __init__(self, contact: Cover, sensitive: Cover) -> None:
+        self.contact = contact
+        self.sensitive = sensitive
+        self._clear: dict[tuple[int | None, ...], tuple[bool, bool]] = {}
+
+    def clear(self, ancestors: tuple[int | None, ...]) -> tuple[bool, bool]:
+        """(contact in clear, sensitive in clear) for a voter with these ancestors."""
+        found = self._clear.get(ancestors)
+        if found is None:
+            if len(self._clear) >= self.MEMO_SIZE:
+                self._clear.clear()
+            found = (self.contact.covers_ancestors(ancestors), self.sensitive.covers_ancestors(ancestors))
+            self._clear[ancestors] = found
+        return found
 
 
 @dataclass(slots=True)
@@ -44,23 +62,24 @@ def voter_ancestors(row: Mapping[str, Any]) -> tuple[int | None, ...]:
 
 
 def redact_voter(row: Mapping[str, Any], visibility: VoterVisibility, *, on_call_list: bool = False) -> RedactedVoter:
-    ancestors = voter_ancestors(row)
-    phone_clear = on_call_list or visibility.contact.covers_ancestors(ancestors)
-    sensitive_clear = visibility.sensitive.covers_ancestors(ancestors)
-    redacted: list[str] = []
-    if not phone_clear:
-        redacted.append("phone")
-    if not sensitive_clear:
-        redacted.extend(SENSITIVE_FIELDS)
+    contact_clear, sensitive_clear = visibility.clear(voter_ancestors(row))
+    phone_clear = on_call_list or contact_clear
+    phone = row["phone"]
+    if sensitive_clear:
+        caste_category, caste, economic_status = row["caste_category"], row["caste"], row["economic_status"]
+        redacted = [] if phone_clear else ["phone"]
+    else:
+        caste_category = caste = economic_status = None
+        redacted = list(SENSITIVE_FIELDS) if phone_clear else ["phone", *SENSITIVE_FIELDS]
     return RedactedVoter(
-        phone=row["phone"] if phone_clear else mask_phone(row["phone"]),
-        caste_category=row["caste_category"] if sensitive_clear else None,
-        caste=row["caste"] if sensitive_clear else None,
-        economic_status=row["economic_status"] if sensitive_clear else None,
+        phone=phone if phone_clear else mask_phone(phone),
+        caste_category=caste_category,
+        caste=caste,
+        economic_status=economic_status,
         redacted_fields=redacted,
-        phone_in_clear=phone_clear and row["phone"] is not None,
+        phone_in_clear=phone_clear and phone is not None,
         sensitive_in_clear=sensitive_clear
-        and any(row[c] is not None for c in ("caste_category", "caste", "economic_status")),
+        and (caste_category is not None or caste is not None or economic_status is not None),
     )
 
 

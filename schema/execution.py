@@ -85,6 +85,27 @@ class FastRecordExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._plans[id(collected)] = (collected, plan)
         return plan
 
+    def complete_iterable_value(
+        self,
+        item_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        items: Any,
+        position_context: Any,
+    ) -> Any:
+        """A list of planned records (a page's edges) in one loop, without graphql-core's
+        per-item completion; any item the plan cannot answer sends the whole list down the
+        general path, as does @stream."""
+        inner = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        if isinstance(inner, GraphQLObjectType) and isinstance(items, list):
+            plan = self._plan(inner, self.collect_subfields(inner, field_details_list))
+            if plan is not None and self.get_stream_usage(field_details_list, path) is None:
+                completed = _complete_all(plan, inner, items, info)
+                if completed is not None:
+                    return completed
+        return super().complete_iterable_value(item_type, field_details_list, info, path, items, position_context)
+
     def collect_and_execute_subfields(
         self,
         return_type: GraphQLObjectType,
@@ -103,6 +124,20 @@ class FastRecordExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return self.execute_collected_subfields(
             return_type, result, path, grouped_field_set, new_defer_usages, position_context
         )
+
+
+def _complete_all(plan: Plan, item_type: GraphQLObjectType, items: list[Any], info: Any) -> list[Any] | None:
+    is_type_of = item_type.is_type_of
+    name = item_type.name
+    out: list[Any] = []
+    for item in items:
+        if item is None or (is_type_of is not None and is_type_of(item, info) is not True):
+            return None
+        completed = _complete(plan, name, item)
+        if completed is None:
+            return None
+        out.append(completed)
+    return out
 
 
 def _complete(plan: Plan, type_name: str, source: Any) -> dict[str, Any] | None:

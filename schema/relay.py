@@ -71,8 +71,25 @@ class ConnectionSelection:
         self.node = names(children(children(top, "edges"), "node"))
 
 
+# field nodes -> their selection. What a selection names depends on the document only (not on
+# variables: directives are not evaluated here), and parsed documents are cached, so a hot query
+# asks the same nodes every time. The nodes are kept with the entry, so an id in a key cannot
+# be reused by another document while the entry lives.
+_SELECTIONS: dict[tuple[int, ...], tuple[tuple[Any, ...], ConnectionSelection]] = {}
+_SELECTIONS_SIZE = 1024
+
+
 def connection_selection(info: strawberry.Info) -> ConnectionSelection:
-    return ConnectionSelection(info)
+    nodes = tuple(info._raw_info.field_nodes)
+    key = tuple(map(id, nodes))
+    found = _SELECTIONS.get(key)
+    if found is not None and all(a is b for a, b in zip(found[0], nodes, strict=True)):
+        return found[1]
+    selection = ConnectionSelection(info)
+    if len(_SELECTIONS) >= _SELECTIONS_SIZE:
+        _SELECTIONS.clear()
+    _SELECTIONS[key] = (nodes, selection)
+    return selection
 
 
 def object_selection(info: strawberry.Info) -> set[str]:

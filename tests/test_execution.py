@@ -59,3 +59,54 @@ def test_the_project_schema_runs_with_the_fast_context() -> None:
     from schema import schema
 
     assert schema.execution_context_class is FastRecordExecutionContext
+
+
+@strawberry.type
+class Item:
+    name: str
+    size: int | None
+
+
+@strawberry.type
+class Shelf:
+    @strawberry.field
+    def items(self, broken: bool = False, none: bool = False) -> list[Item | None]:
+        items: list[Item | None] = [Item(name=f"i{n}", size=n if n % 2 else None) for n in range(5)]
+        if broken:
+            items[3] = Item(name=None, size=1)  # type: ignore[arg-type]  # null in a non-null field
+        if none:
+            items[1] = None
+        return items
+
+    @strawberry.field
+    def strict(self, broken: bool = False) -> list[Item]:
+        items = [Item(name=f"s{n}", size=n) for n in range(3)]
+        if broken:
+            items[0] = "not an item"  # type: ignore[call-overload]  # fails is_type_of? a plain str
+        return items
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ shelf { items { name size __typename } strict { name } } }",
+        "{ shelf { items(broken: true) { name size } } }",
+        "{ shelf { items(none: true) { name } } }",
+        "{ shelf { strict(broken: true) { name } } }",
+    ],
+)
+def test_fast_lists_answer_like_graphql_core(query: str) -> None:
+    @strawberry.type
+    class ShelfQuery:
+        @strawberry.field
+        def shelf(self) -> Shelf:
+            return Shelf()
+
+    fast = strawberry.Schema(query=ShelfQuery, execution_context_class=FastRecordExecutionContext)
+    plain = strawberry.Schema(query=ShelfQuery)
+    fast_result = fast.execute_sync(query)
+    plain_result = plain.execute_sync(query)
+    assert fast_result.data == plain_result.data
+    assert [(e.message, e.path) for e in fast_result.errors or ()] == [
+        (e.message, e.path) for e in plain_result.errors or ()
+    ]

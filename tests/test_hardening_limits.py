@@ -142,3 +142,27 @@ async def test_token_limit_and_deep_documents(database_url: str) -> None:
         deep = "{ " + "me { " * 3000 + "id" + " }" * 3000 + " }"
         response = await post(client, deep, GQL_RESPONSE)
         assert 400 <= response.status_code < 500, response.text[:300]
+
+
+def test_cost_memo_gives_what_operation_cost_gives() -> None:
+    from schema import schema as project_schema
+    from schema.extensions.cost import CostMemo, operation_cost
+
+    core_schema = project_schema._schema
+    memo = CostMemo(50_000, maxsize=2, per_document=3)
+    documents = [
+        "query($unit: String, $n: Int, $m: Int) { voters(unit: $unit, first: $n) { edges { node { name "
+        "calls(first: $m) { edges { node { id } } } } } } }",
+        "query($n: Int = 7) { voters(first: $n) { edges { node { name } } } }",
+        "query($epic: String!) { voter(epicNumber: $epic) { name } }",
+    ]
+    values = [None, 0, 1, True, 1.0, 20, 500, 10_000, [3], "5"]
+    for round_ in range(3):  # a second and third pass hit the memo, or an evicted document
+        for i, query in enumerate(documents):
+            document = parse(query)
+            for j, n in enumerate(values):
+                variables = {"unit": f"UP-{j}", "epic": "X", "n": n, "m": values[(j + round_ + i) % len(values)]}
+                if n is None:
+                    del variables["n"]
+                expected = operation_cost(core_schema, document, None, variables)
+                assert memo.cost(core_schema, query, document, None, variables) == expected, (query, variables)

@@ -7,11 +7,9 @@ count each time the fragment is spread.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from graphql import FieldNode, GraphQLError, ValidationContext, ValidationRule
-from strawberry.extensions import AddValidationRules
 
 from schema.extensions.fragments import FragmentFold
 
@@ -41,9 +39,3 @@ def aliases_rule(max_aliases: int) -> type[ValidationRule]:
                 )
 
     return AliasesRule
-
-
-def alias_limit(max_aliases: int) -> Callable[[], AddValidationRules]:
-    """An extension factory. The rule class is made once, so the validation cache can hit."""
-    rule = aliases_rule(max_aliases)
-    return lambda: AddValidationRules([rule])

@@ -21,17 +21,17 @@ summed over all their fragments (an over-estimate, never an under-estimate).
 
 So `voters(first:500){edges{node{calls(first:500){edges{node{id}}}}}}` costs
 1 + 500 * (3 + 500 * 3) = 751,501 and is refused, while a page of 500 voters with 20 fields
-each costs about 11,000. It runs in `on_execute`, after validation (an invalid document
-never gets here) and with the variables at hand, and replaces the result, so nothing executes.
+each costs about 11,000. OperationGuard (guard.py) runs it in `on_execute`, after validation (an invalid
+document never gets here) and with the variables at hand, and replaces the result, so nothing
+executes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from graphql import (
-    ExecutionResult,
     FieldNode,
     GraphQLArgument,
     GraphQLError,
@@ -47,7 +47,6 @@ from graphql import (
 )
 from graphql.pyutils import Undefined
 from graphql.utilities import get_operation_ast
-from strawberry.extensions import SchemaExtension
 
 from schema.extensions.fragments import FragmentFold
 
@@ -68,6 +67,7 @@ class Cost(FragmentFold):
         super().__init__(definitions)
         self.schema = schema
         self.variables = dict(variables)
+        self.read: set[str] = set()  # the variables the cost depends on
         self.max_page = max_page
         self.default_list_size = default_list_size
 
@@ -109,6 +109,7 @@ class Cost(FragmentFold):
                 continue
             value = argument.value
             if isinstance(value, VariableNode):
+                self.read.add(value.name.value)
                 found = self.variables.get(value.name.value)
                 if found is not None:
                     return found
@@ -125,9 +126,11 @@ def operation_cost(
     document: Any,
     operation_name: str | None,
     variables: Mapping[str, Any] | None,
+    read: set[str] | None = None,
     **options: int,
 ) -> int | None:
-    """The cost of the operation that would run, or None when there is no single one."""
+    """The cost of the operation that would run, or None when there is no single one. The
+    names of the variables it depends on are added to `read`."""
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return None
@@ -135,35 +138,86 @@ def operation_cost(
     if root is None:
         return None
     cost = Cost(document.definitions, schema, variables or {}, **options).with_variable_defaults(operation)
-    return cost.selections(operation.selection_set, root)
+    value = cost.selections(operation.selection_set, root)
+    if read is not None:
+        read |= cost.read
+    return value
 
 
-class CostLimit(SchemaExtension):
-    def __init__(self, max_cost: int, **options: int) -> None:
+def cost_error(cost: int, max_cost: int) -> GraphQLError:
+    return GraphQLError(
+        f"The query would cost {cost}; at most {max_cost} is allowed (ask for smaller pages)",
+        extensions={"code": CODE, "cost": cost, "maxCost": max_cost},
+    )
+
+
+_ABSENT = object()
+
+
+def _values(variables: Mapping[str, Any], names: tuple[str, ...]) -> tuple[Any, ...]:
+    # With the type: True == 1 == 1.0, but the cost tells them apart.
+    return tuple((type(v), v) for v in (variables.get(n, _ABSENT) for n in names))
+
+
+class CostMemo:
+    """`operation_cost` remembered per document and operation, keyed by the values of the
+    variables the cost depends on (the paging ones): the same query with another booth or EPIC
+    costs the same, and is not walked again. Bounded: `maxsize` documents, `per_document`
+    variable combinations each. A RecursionError counts as over the limit."""
+
+    def __init__(self, max_cost: int, *, maxsize: int = 1024, per_document: int = 64, **options: int) -> None:
         self.max_cost = max_cost
+        self.maxsize = maxsize
+        self.per_document = per_document
         self.options = options
+        # (query, operation name) -> (names of the variables read, {their values: cost})
+        self._memo: dict[tuple[str, str | None], tuple[tuple[str, ...], dict[tuple[Any, ...], int | None]]] = {}
 
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.graphql_document is not None and context.result is None:
+    def cost(
+        self,
+        schema: GraphQLSchema,
+        query: str,
+        document: Any,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> int | None:
+        variables = variables or {}
+        entry = self._memo.get((query, operation_name))
+        if entry is not None:
+            names, costs = entry
+            key = _values(variables, names)
             try:
-                cost = operation_cost(
-                    context.schema._schema,
-                    context.graphql_document,
-                    context.operation_name,
-                    context.variables,
-                    **self.options,
-                )
-            except RecursionError:
-                cost = self.max_cost + 1
-            if cost is not None and cost > self.max_cost:
-                error = GraphQLError(
-                    f"The query would cost {cost}; at most {self.max_cost} is allowed (ask for smaller pages)",
-                    extensions={"code": CODE, "cost": cost, "maxCost": self.max_cost},
-                )
-                context.result = ExecutionResult(data=None, errors=[error])
-        yield
+                return costs[key]
+            except KeyError:
+                pass
+            except TypeError:  # an unhashable value (a list): no memo for it
+                return self._compute(schema, document, operation_name, variables, set())
+        read: set[str] = set()
+        cost = self._compute(schema, document, operation_name, variables, read)
+        names = tuple(sorted(read))
+        key = _values(variables, names)
+        try:
+            hash(key)
+        except TypeError:
+            return cost
+        if entry is None or entry[0] != names:
+            if len(self._memo) >= self.maxsize:
+                self._memo.pop(next(iter(self._memo)))
+            entry = self._memo[(query, operation_name)] = (names, {})
+        if len(entry[1]) >= self.per_document:
+            entry[1].clear()
+        entry[1][key] = cost
+        return cost
 
-
-def cost_limit(max_cost: int, **options: int) -> Callable[[], CostLimit]:
-    return lambda: CostLimit(max_cost, **options)
+    def _compute(
+        self,
+        schema: GraphQLSchema,
+        document: Any,
+        operation_name: str | None,
+        variables: Mapping[str, Any],
+        read: set[str],
+    ) -> int | None:
+        try:
+            return operation_cost(schema, document, operation_name, variables, read, **self.options)
+        except RecursionError:
+            return self.max_cost + 1

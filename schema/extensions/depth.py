@@ -9,11 +9,10 @@ validation cache keeps its verdict), before anything executes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from graphql import FieldNode, GraphQLError, ValidationContext, ValidationRule
-from strawberry.extensions import AddValidationRules
 
 from schema.extensions.fragments import FragmentFold
 
@@ -50,9 +49,3 @@ def depth_rule(max_depth: int) -> type[ValidationRule]:
                     )
 
     return DepthRule
-
-
-def depth_limit(max_depth: int) -> Callable[[], AddValidationRules]:
-    """An extension factory. The rule class is made once, so the validation cache can hit."""
-    rule = depth_rule(max_depth)
-    return lambda: AddValidationRules([rule])

@@ -1,0 +1,110 @@
+"""Every per-operation check of boothgraph in one strawberry extension.
+
+strawberry enters each extension's hooks through a context manager per hook and per request:
+with eight small extensions that was ~10% of a cheap request (bench/README.md). `OperationGuard`
+does the same work with four hooks:
+
+- on_operation: the token limit for the parser and the extra validation rules (depth, aliases,
+  introspection when it is off); on the way out, error masking (masking.py) of the result;
+- on_parse: a cached parse (parser_cache.py: a document that does not parse is left to
+  strawberry, so its syntax error is reported the ordinary way);
+- on_validate: a cached validation, keyed by schema, document and rules;
+- on_execute: the cost limit (cost.py), refused before anything runs.
+
+Pass `operation_guard(settings)` (a factory): strawberry builds one instance per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from typing import Any
+
+from graphql import ExecutionResult, GraphQLError, GraphQLSchema, ValidationRule, parse
+from graphql.validation import NoSchemaIntrospectionCustomRule
+
+from core.settings import Settings
+from schema.extensions.aliases import aliases_rule
+from schema.extensions.cost import CostMemo, cost_error
+from schema.extensions.depth import depth_rule
+from schema.extensions.masking import MaskErrorsWithCodes
+
+CACHE_SIZE = 1024  # distinct documents remembered (parse and validation), per process
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _parse(query: str, max_tokens: int) -> Any:
+    return parse(query, max_tokens=max_tokens)
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _validate(schema: GraphQLSchema, document: Any, rules: tuple[type[ValidationRule], ...]) -> list[GraphQLError]:
+    # strawberry's own validation: these rules plus its @oneOf and Maybe rules.
+    from strawberry.schema.schema import validate_document  # strawberry.schema imports extensions
+
+    return validate_document(schema, document, rules)
+
+
+class OperationGuard(MaskErrorsWithCodes):
+    def __init__(
+        self,
+        *,
+        max_tokens: int,
+        rules: tuple[type[ValidationRule], ...],
+        cost: CostMemo,
+        hide_suggestions: bool,
+    ) -> None:
+        super().__init__(hide_suggestions=hide_suggestions)
+        self.max_tokens = max_tokens
+        self.rules = rules
+        self.cost = cost
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = self.max_tokens
+        context.validation_rules = context.validation_rules + self.rules
+        yield from super().on_operation()  # masking, after everything else has run
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        try:
+            context.graphql_document = _parse(context.query, self.max_tokens)
+        except GraphQLError:
+            context.graphql_document = None  # strawberry parses again and reports it
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        context.pre_execution_errors = _validate(
+            context.schema._schema, context.graphql_document, tuple(context.validation_rules)
+        )
+        yield
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None and context.result is None and context.query is not None:
+            cost = self.cost.cost(
+                context.schema._schema,
+                context.query,
+                context.graphql_document,
+                context.operation_name,
+                context.variables,
+            )
+            if cost is not None and cost > self.cost.max_cost:
+                context.result = ExecutionResult(data=None, errors=[cost_error(cost, self.cost.max_cost)])
+        yield
+
+
+def operation_guard(settings: Settings) -> Callable[[], OperationGuard]:
+    """The factory for the server's schema. The rule classes and the cost memo are made once,
+    so that the caches can hit across requests."""
+    rules: tuple[type[ValidationRule], ...] = (depth_rule(settings.max_depth), aliases_rule(settings.max_aliases))
+    if not settings.introspection:
+        rules += (NoSchemaIntrospectionCustomRule,)
+    cost = CostMemo(settings.max_cost)
+    return lambda: OperationGuard(
+        max_tokens=settings.max_tokens,
+        rules=rules,
+        cost=cost,
+        hide_suggestions=not settings.introspection,
+    )
