@@ -5,7 +5,11 @@
 - `rebuilt_indexes`: a load into a (nearly) empty table drops the table's plain secondary
   indexes and builds them again at the end: one sort per index instead of a million random
   insertions. Holds an ACCESS EXCLUSIVE lock on the table until commit, so it is used only
-  when the file is larger than what the table holds (a first load, the CLI's case).
+  when the file is larger than what the table holds (a first load, the CLI's case). Into an
+  empty table (`constraints=True`) the primary key and unique constraints go too, with the
+  foreign keys that point at them (their tables are empty then, so putting them back checks
+  nothing): a random-order unique index (EPIC numbers) was most of a first load's time.
+  A duplicate key then shows when the constraint is put back, as a UniqueViolationError.
 - `without_row_triggers`: for a superuser, `session_replication_role = replica` around the big
   INSERTs skips the per-row foreign-key checks (~4.6 s per million voters here) and the rollup
   trigger that bulk mode makes a no-op anyway. The import has already resolved every
@@ -72,15 +76,40 @@ async def owns(conn: asyncpg.Connection, table: str) -> bool:
     )
 
 
+async def _key_constraints(conn: asyncpg.Connection, table: str) -> list[tuple[str, str, str]]:
+    """(table, name, definition) of the table's primary key and unique constraints, then of the
+    foreign keys of other tables that reference the table."""
+    rows = await conn.fetch(
+        """select conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype
+           from pg_constraint
+           where (conrelid = $1::regclass and contype in ('p', 'u'))
+              or (confrelid = $1::regclass and contype = 'f' and conrelid <> $1::regclass)
+           order by contype = 'f', conname""",
+        table,
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
 @asynccontextmanager
-async def rebuilt_indexes(conn: asyncpg.Connection, table: str, enabled: bool) -> AsyncIterator[None]:
+async def rebuilt_indexes(
+    conn: asyncpg.Connection, table: str, enabled: bool, *, constraints: bool = False
+) -> AsyncIterator[None]:
     if not enabled or not await owns(conn, table):
         yield
         return
+    keys = await _key_constraints(conn, table) if constraints else []
+    for owner in {owner for owner, _, _ in keys}:
+        if not await owns(conn, owner):
+            keys = []
+            break
+    for owner, name, _ in reversed(keys):  # foreign keys first
+        await conn.execute(f'alter table {owner} drop constraint "{name}"')
     indexes = await _secondary_indexes(conn, table)
     for name, _ in indexes:
         await conn.execute(f"drop index {name}")
     yield
     async with local_settings(conn, {"maintenance_work_mem": "512MB"}):
+        for owner, name, definition in keys:  # keys before the foreign keys that need them
+            await conn.execute(f'alter table {owner} add constraint "{name}" {definition}')
         for _, definition in indexes:
             await conn.execute(definition)

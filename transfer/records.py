@@ -80,11 +80,16 @@ def _voter_values(st: Staged) -> dict[str, tuple[str, str]]:
     return out
 
 
-async def _inserting(conn: asyncpg.Connection, st: Staged, sql: str) -> None:
-    """Run an INSERT of the whole file into an empty table, whose unique key then finds a key
-    given twice (check_unique was skipped for it) and names the second line."""
+async def _inserting(conn: asyncpg.Connection, st: Staged, sql: str, *, table: str, rebuild: bool, fast: bool) -> None:
+    """Run an INSERT of the whole file into an empty table, whose unique keys then find a key
+    given twice (check_unique was skipped for it; with `rebuild` the keys are built after the
+    load) and name the second line."""
     try:
-        async with conn.transaction():
+        async with (
+            conn.transaction(),
+            rebuilt_indexes(conn, table, rebuild, constraints=True),
+            without_row_triggers(conn, fast),
+        ):
             status = await conn.execute(sql)
     except asyncpg.UniqueViolationError:
         await check_unique(conn, st)
@@ -116,14 +121,16 @@ async def write_voters(
             "select from units where id = any($1::int[]) order by id for key share", [r["id"] for r in refs]
         )
     if fresh:  # every row is new
-        async with rebuilt_indexes(conn, "voters", rebuild), without_row_triggers(conn, fast):
-            await _inserting(
-                conn,
-                st,
-                f"""insert into voters (epic_number, {", ".join(columns)})
-                    select s.epic_number, {", ".join(fresh_value for fresh_value, _ in values.values())}
-                    from {booth_join}""",
-            )
+        await _inserting(
+            conn,
+            st,
+            f"""insert into voters (epic_number, {", ".join(columns)})
+                select s.epic_number, {", ".join(fresh_value for fresh_value, _ in values.values())}
+                from {booth_join}""",
+            table="voters",
+            rebuild=rebuild,
+            fast=fast,
+        )
         return Written(st.rows, 0, {r["id"] for r in refs})
 
     # New rows and changed rows, from one join with the stored voters.
@@ -185,31 +192,31 @@ async def write_beneficiaries(
     src = f"select v.id, s.scheme_code, {since} from {t} s join voters v on v.epic_number = s.epic_number"
     if fast:
         await conn.execute("select from schemes order by code for key share")
+    if fresh:
+        sql = f"insert into beneficiaries (voter_id, scheme_code, since) {src}"
+        await _inserting(conn, st, sql, table="beneficiaries", rebuild=fast, fast=fast)
+        return Written(st.rows, 0, {r["booth_id"] for r in refs})
     async with without_row_triggers(conn, fast):
-        if fresh:
-            await _inserting(conn, st, f"insert into beneficiaries (voter_id, scheme_code, since) {src}")
-            written = Written(st.rows, 0, {r["booth_id"] for r in refs})
-        else:
-            changed = "b.since is distinct from s.since::date" if st.has("since") else "false"
-            await conn.execute(
-                f"""drop table if exists {BENEFICIARY_CHANGES};
-                    create temp table {BENEFICIARY_CHANGES} on commit drop as
-                    select v.id as voter_id, v.booth_id, s.scheme_code, {since} as since, b.voter_id is null as new
-                    from {t} s join voters v on v.epic_number = s.epic_number
-                    left join beneficiaries b on b.voter_id = v.id and b.scheme_code = s.scheme_code
-                    where b.voter_id is null or {changed}"""
-            )
-            inserted = await conn.execute(
-                f"""insert into beneficiaries (voter_id, scheme_code, since)
-                    select voter_id, scheme_code, since from {BENEFICIARY_CHANGES} where new"""
-            )
-            updated = await conn.execute(
-                f"""update beneficiaries b set since = c.since from {BENEFICIARY_CHANGES} c
-                    where not c.new and b.voter_id = c.voter_id and b.scheme_code = c.scheme_code"""
-            )
-            booths = await conn.fetch(f"select distinct booth_id from {BENEFICIARY_CHANGES} where new")
-            written = Written(int(inserted.split()[-1]), int(updated.split()[-1]), {r[0] for r in booths})
-            await conn.execute(f"drop table {BENEFICIARY_CHANGES}")
+        changed = "b.since is distinct from s.since::date" if st.has("since") else "false"
+        await conn.execute(
+            f"""drop table if exists {BENEFICIARY_CHANGES};
+                create temp table {BENEFICIARY_CHANGES} on commit drop as
+                select v.id as voter_id, v.booth_id, s.scheme_code, {since} as since, b.voter_id is null as new
+                from {t} s join voters v on v.epic_number = s.epic_number
+                left join beneficiaries b on b.voter_id = v.id and b.scheme_code = s.scheme_code
+                where b.voter_id is null or {changed}"""
+        )
+        inserted = await conn.execute(
+            f"""insert into beneficiaries (voter_id, scheme_code, since)
+                select voter_id, scheme_code, since from {BENEFICIARY_CHANGES} where new"""
+        )
+        updated = await conn.execute(
+            f"""update beneficiaries b set since = c.since from {BENEFICIARY_CHANGES} c
+                where not c.new and b.voter_id = c.voter_id and b.scheme_code = c.scheme_code"""
+        )
+        booths = await conn.fetch(f"select distinct booth_id from {BENEFICIARY_CHANGES} where new")
+        written = Written(int(inserted.split()[-1]), int(updated.split()[-1]), {r[0] for r in booths})
+        await conn.execute(f"drop table {BENEFICIARY_CHANGES}")
     return written
 
 

@@ -1,0 +1,89 @@
+"""The large-load shortcuts of transfer.bulk, taken here on small files (BULK_ROWS lowered):
+keys and indexes dropped and built again after a first load, row triggers and foreign-key
+checks skipped. The result must be the same database, and a bad file must still be refused
+with its line and leave nothing behind."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from core.errors import CsvImportError
+from tests.test_transfer_import import TABLES, read
+from tests.test_transfer_rollups import assert_rollups_exact
+from tests.test_transfer_rules import B, V, copy_line
+from transfer import importer
+from transfer.importer import import_folder
+
+SCHEMA = """
+select 'index' as kind, tablename as owner, indexname as name, indexdef as definition from pg_indexes
+where schemaname = 'public'
+union all
+select 'constraint', conrelid::regclass::text, conname, pg_get_constraintdef(oid) from pg_constraint
+where connamespace = 'public'::regnamespace
+order by 1, 2, 3
+"""
+
+
+@pytest.fixture
+def bulk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importer, "BULK_ROWS", 1)
+
+
+async def test_a_first_bulk_load_leaves_the_same_schema_and_data(
+    conn: asyncpg.Connection, tiny_dataset: Path, bulk: None
+) -> None:
+    assert await conn.fetchval("select rolsuper from pg_roles where rolname = current_user")  # the fast path
+    schema = [tuple(r) for r in await conn.fetch(SCHEMA)]
+    report = await import_folder(conn, tiny_dataset)
+    assert [tuple(r) for r in await conn.fetch(SCHEMA)] == schema
+    for name, table in TABLES.items():
+        rows = len(read(tiny_dataset, name))
+        assert await conn.fetchval(f"select count(*) from {table}") == rows, name
+        assert report.files[name].inserted == rows, name
+    assert await conn.fetchval("select count(*) from pg_constraint where not convalidated") == 0
+    await assert_rollups_exact(conn)
+    # The rebuilt keys work: the second import is all upserts that change nothing.
+    again = await import_folder(conn, tiny_dataset)
+    assert all(counts.inserted == counts.updated == 0 for counts in again.files.values())
+    await assert_rollups_exact(conn)
+
+
+@pytest.mark.parametrize(
+    ("edit", "file", "line", "reason"),
+    [
+        (copy_line(V, 3), V, 11, "same epic_number as line 3"),
+        (copy_line(B, 5), B, 7, "as line 5"),
+    ],
+    ids=["duplicate voter", "duplicate beneficiary"],
+)
+async def test_a_duplicate_key_found_by_a_rebuilt_key_names_its_line(
+    conn: asyncpg.Connection, mini_dataset: Path, db_state, bulk: None, edit, file: str, line: int, reason: str
+) -> None:
+    edit(mini_dataset)
+    schema = [tuple(r) for r in await conn.fetch(SCHEMA)]
+    before = await db_state(conn)
+    with pytest.raises(CsvImportError) as info:
+        await import_folder(conn, mini_dataset)
+    assert (info.value.file, info.value.line, info.value.column) == (file, line, "epic_number")
+    assert reason in info.value.reason
+    assert await db_state(conn) == before
+    assert [tuple(r) for r in await conn.fetch(SCHEMA)] == schema
+
+
+async def test_a_bulk_load_beside_existing_rows_keeps_them(
+    conn: asyncpg.Connection, mini_dataset: Path, tiny_dataset: Path, tmp_path: Path, bulk: None
+) -> None:
+    """The second file goes into tables that hold rows: no key is dropped then."""
+    await import_folder(conn, mini_dataset)
+    schema = [tuple(r) for r in await conn.fetch(SCHEMA)]
+    folder = tmp_path / "tiny"
+    shutil.copytree(tiny_dataset, folder)
+    await import_folder(conn, folder)
+    assert [tuple(r) for r in await conn.fetch(SCHEMA)] == schema
+    mini_voters = len(read(mini_dataset, V))
+    assert await conn.fetchval("select count(*) from voters") == mini_voters + len(read(tiny_dataset, V))
+    await assert_rollups_exact(conn)
