@@ -36,6 +36,7 @@ from core.settings import Settings
 from core.viewer import Viewer
 from policies import Cover, PolicyEngine
 from resolvers.redaction import ReadLog
+from resolvers.unit_keys import UnitKeys
 
 MAX_FIRST = 500
 MAX_CURSOR_CHARS = 1024
@@ -56,6 +57,7 @@ class ReadContext(Protocol):
     viewer: Viewer
     read_log: ReadLog
     memo: dict[Any, Any]
+    unit_keys: UnitKeys
 
     def cover(self, permission: str) -> Cover: ...
 
@@ -154,7 +156,7 @@ def _unb64(text: str) -> bytes:
 
 
 def _mac(key: bytes, kind: str, bind: str, payload: bytes) -> bytes:
-    return hmac.new(key, kind.encode() + b"\0" + bind.encode() + b"\0" + payload, hashlib.sha256).digest()[:18]
+    return hmac.digest(key, kind.encode() + b"\0" + bind.encode() + b"\0" + payload, "sha256")[:18]
 
 
 class CursorCodec:

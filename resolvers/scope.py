@@ -48,7 +48,14 @@ def scope_condition(cover: Cover, params: SqlParams, alias: str) -> str:
 
 def under_condition(place: UnitPlace, params: SqlParams, alias: str) -> str:
     """`alias`'s row lies in `place`'s subtree (itself included)."""
-    return scope_condition(Cover((place,)), params, alias)
+    return under_unit(place.id, place.level, params, alias)
+
+
+def under_unit(unit_id: int, level: Level, params: SqlParams, alias: str) -> str:
+    """`alias`'s row lies in the subtree of the unit with this id and level (itself included)."""
+    if level is Level.STATE:  # the one state holds everything
+        return "true"
+    return f"{alias}.{level.column} = {params.add(unit_id)}::int"
 
 
 def line_condition(cover: Cover, params: SqlParams, alias: str) -> str:

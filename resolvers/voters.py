@@ -27,7 +27,7 @@ from models import Level
 from policies import Cover
 from resolvers.cursors import CursorCodec, Page, ReadContext, binding, like_prefix, validate_first
 from resolvers.redaction import VoterVisibility, redact_voter
-from resolvers.scope import SqlParams, scope_condition, under_condition
+from resolvers.scope import SqlParams, scope_condition, under_condition, under_unit
 from resolvers.units import UnitRow, place_by_code
 
 ORDERS: dict[str, tuple[tuple[str, ...], tuple[type, ...]]] = {
@@ -308,23 +308,29 @@ async def voters_page(
     start = codec.decode(after, key_types)
     page: Page[VoterRecord] = Page()
 
-    place: UnitPlace | None
-    if isinstance(unit, str):
-        place = await place_by_code(ctx, unit)
-        if place is None:
-            return page
-    else:
-        place = unit
     read = ctx.cover("voter.read")
-    reach = read.within(place) if place is not None else read
-    check_sensitive_filter(ctx, filt, reach)
-    if reach.empty:
+    if read.empty:
         return page
-
     params = SqlParams()
-    where = [scope_condition(reach, params, "v")]
-    if place is not None and reach.units != (place,):
-        where.append(under_condition(place, params, "v"))
+    if isinstance(unit, str) and not filt.sensitive and not want.total:
+        # Nothing here needs to know where the unit sits: its id and level (which never change)
+        # make the "under" condition, ANDed with the whole voter.read scope.
+        key = await ctx.unit_keys.find(ctx.pool, unit)
+        if key is None:
+            return page
+        reach = read
+        where = [scope_condition(read, params, "v"), under_unit(*key, params, "v")]
+    else:
+        place = await place_by_code(ctx, unit) if isinstance(unit, str) else unit
+        if isinstance(unit, str) and place is None:
+            return page
+        reach = read.within(place) if place is not None else read
+        check_sensitive_filter(ctx, filt, reach)
+        if reach.empty:
+            return page
+        where = [scope_condition(reach, params, "v")]
+        if place is not None and reach.units != (place,):
+            where.append(under_condition(place, params, "v"))
     where += filter_conditions(filt, params)
 
     if want.total:

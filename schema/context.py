@@ -11,6 +11,7 @@ from core.settings import Settings
 from core.viewer import Viewer
 from policies import PolicyEngine
 from resolvers.redaction import ReadLog
+from resolvers.unit_keys import UnitKeys
 
 
 @dataclass
@@ -23,6 +24,8 @@ class Context:
     read_log: ReadLog = field(default_factory=ReadLog)
     # Per-request memo (e.g. covers, stats batches) so one request never asks twice.
     memo: dict[Any, Any] = field(default_factory=dict)
+    # Per process (the server passes its own): units' ids and levels, which never change.
+    unit_keys: UnitKeys = field(default_factory=UnitKeys)
 
     def cover(self, permission: str):  # -> policies.Cover
         key = ("cover", permission)

@@ -18,13 +18,20 @@ Schema extensions with a `resolve` hook would be bypassed for such fields; ours 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
     GraphQLEnumType,
+    GraphQLID,
+    GraphQLInt,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    GraphQLString,
+    InlineFragmentNode,
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -32,8 +39,12 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 DEFINITION = GraphQLCoreConverter.DEFINITION_BACKREF
 
 # (response key, attribute name or None for __typename, serialize (a leaf) or the nested
-# object's plan, non-null)
-Step = tuple[str, str | None, Any, bool]
+# object's plan, non-null, the Python type a leaf's value passes through unchanged or None)
+Step = tuple[str, str | None, Any, bool, type | None]
+
+# graphql-core's own String and ID give back a str as it is, and its Int an int in 32-bit range.
+_PASS_THROUGH: dict[int, type] = {id(GraphQLString): str, id(GraphQLID): str, id(GraphQLInt): int}
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 Plan = tuple[Step, ...]
 
 
@@ -44,7 +55,7 @@ def _step(context: FastRecordExecutionContext, parent: GraphQLObjectType, key: s
         return None
     name = node.name.value
     if name == "__typename":
-        return (key, None, None, True)
+        return (key, None, None, True, None)
     field = parent.fields.get(name)
     if field is None or field.args:
         return None
@@ -56,20 +67,100 @@ def _step(context: FastRecordExecutionContext, parent: GraphQLObjectType, key: s
     field_type = field.type
     non_null = isinstance(field_type, GraphQLNonNull)
     inner = field_type.of_type if non_null else field_type
-    if isinstance(inner, (GraphQLScalarType, GraphQLEnumType)):
-        return None if node.selection_set else (key, definition.python_name, inner.serialize, non_null)
+    if isinstance(inner, GraphQLEnumType):
+        return None if node.selection_set else (key, definition.python_name, _enum_serializer(inner), non_null, None)
+    if isinstance(inner, GraphQLScalarType):
+        same = _PASS_THROUGH.get(id(inner))
+        return None if node.selection_set else (key, definition.python_name, inner.serialize, non_null, same)
     if isinstance(inner, GraphQLObjectType):
         # A plain nested record (an edge's node): planned the same way, or not at all.
         # strawberry's is_type_of is an isinstance check that ignores its `info` argument.
         nested = context._plan(inner, context.collect_subfields(inner, details))
-        return None if nested is None else (key, definition.python_name, (inner, nested), non_null)
+        return None if nested is None else (key, definition.python_name, (inner, nested), non_null, None)
     return None
+
+
+_ENUM_SERIALIZERS: dict[int, tuple[GraphQLEnumType, Callable[[Any], Any]]] = {}
+
+
+def _enum_serializer(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
+    """strawberry's enum serialization finds a member's name by comparing it with every value
+    of the enum; this looks it up, and leaves anything else to the type's own serialize."""
+    found = _ENUM_SERIALIZERS.get(id(enum_type))
+    if found is not None and found[0] is enum_type:
+        return found[1]
+    fallback = enum_type.serialize
+    wrapped = getattr(enum_type, "wrapped_cls", None)
+    names: dict[Any, str] = {}
+    if wrapped is not None:
+        for name, value in enum_type.values.items():
+            try:
+                names[wrapped(value.value)] = name
+            except (ValueError, TypeError):
+                pass
+
+    def serialize(value: Any) -> Any:
+        try:
+            return names[value]
+        except (KeyError, TypeError):
+            return fallback(value)
+
+    _ENUM_SERIALIZERS[id(enum_type)] = (enum_type, serialize)
+    return serialize
+
+
+# Plans shared by all requests: (object type, field nodes of the cached document) -> plan. Only
+# for selections without any directive below them (@include/@skip/@defer would make the fields
+# depend on the variables). The key objects are kept with the entry, so that an id in a key is
+# not reused while it lives.
+_SHARED_PLANS: dict[tuple[int, ...], tuple[tuple[Any, ...], Plan | None]] = {}
+_SHARED_PLANS_SIZE = 2048
+
+
+def _free_of_directives(selections: Iterable[Any], fragments: dict[str, Any], seen: set[str]) -> bool:
+    for selection in selections:
+        if selection.directives:
+            return False
+        if isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name in seen:
+                continue
+            seen.add(name)
+            fragment = fragments.get(name)
+            if fragment is None:
+                return False
+            definition = getattr(fragment, "definition", fragment)  # FragmentDetails or the node
+            if definition.directives or not _free_of_directives(definition.selection_set.selections, fragments, seen):
+                return False
+        elif isinstance(selection, (FieldNode, InlineFragmentNode)) and selection.selection_set:
+            if not _free_of_directives(selection.selection_set.selections, fragments, seen):
+                return False
+    return True
 
 
 class FastRecordExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plans: dict[int, tuple[Any, Plan | None]] = {}
+
+    def _plan_for(self, return_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
+        """The plan for these fields of `return_type`: shared between requests when it can be."""
+        objects = (return_type, *(d.node for d in field_details_list))
+        key = tuple(map(id, objects))
+        found = _SHARED_PLANS.get(key)
+        if found is not None and all(a is b for a, b in zip(found[0], objects, strict=True)):
+            return found[1]
+        plan = self._plan(return_type, self.collect_subfields(return_type, field_details_list))
+        shareable = all(d.defer_usage is None and d.fragment_variable_values is None for d in field_details_list)
+        if shareable and _free_of_directives(
+            (s for d in field_details_list if d.node.selection_set for s in d.node.selection_set.selections),
+            self.fragments,
+            set(),
+        ):
+            if len(_SHARED_PLANS) >= _SHARED_PLANS_SIZE:
+                _SHARED_PLANS.clear()
+            _SHARED_PLANS[key] = (objects, plan)
+        return plan
 
     def _plan(self, return_type: GraphQLObjectType, collected: Any) -> Plan | None:
         cached = self._plans.get(id(collected))
@@ -99,7 +190,7 @@ class FastRecordExecutionContext(StrawberryGraphQLCoreExecutionContext):
         general path, as does @stream."""
         inner = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
         if isinstance(inner, GraphQLObjectType) and isinstance(items, list):
-            plan = self._plan(inner, self.collect_subfields(inner, field_details_list))
+            plan = self._plan_for(inner, field_details_list)
             if plan is not None and self.get_stream_usage(field_details_list, path) is None:
                 completed = _complete_all(plan, inner, items, info)
                 if completed is not None:
@@ -114,13 +205,12 @@ class FastRecordExecutionContext(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         position_context: Any,
     ) -> Any:
-        collected = self.collect_subfields(return_type, field_details_list)
-        plan = self._plan(return_type, collected)
+        plan = self._plan_for(return_type, field_details_list)
         if plan is not None:
             completed = _complete(plan, return_type.name, result)
             if completed is not None:
                 return completed
-        grouped_field_set, new_defer_usages, _ = collected
+        grouped_field_set, new_defer_usages, _ = self.collect_subfields(return_type, field_details_list)
         return self.execute_collected_subfields(
             return_type, result, path, grouped_field_set, new_defer_usages, position_context
         )
@@ -144,15 +234,18 @@ def _complete(plan: Plan, type_name: str, source: Any) -> dict[str, Any] | None:
     """The object's answer, or None when the general path must produce it (errors)."""
     out: dict[str, Any] = {}
     try:
-        for key, attribute, serialize, non_null in plan:
+        for key, attribute, serialize, non_null, same in plan:
             if attribute is None:
                 out[key] = type_name
                 continue
-            value = getattr(source, attribute)
+            value: Any = getattr(source, attribute)
             if value is None:
                 if non_null:
                     return None
                 out[key] = None
+                continue
+            if type(value) is same and (same is str or _INT_MIN <= value <= _INT_MAX):
+                out[key] = value
                 continue
             if isinstance(serialize, tuple):
                 nested_type, nested_plan = serialize

@@ -12,6 +12,7 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 
 from schema import NODE_TYPES, Mutation, Query
+from schema.enums import Gender
 from schema.execution import FastRecordExecutionContext
 from tests.read_support import context
 
@@ -70,8 +71,11 @@ class Item:
 @strawberry.type
 class Shelf:
     @strawberry.field
-    def items(self, broken: bool = False, none: bool = False) -> list[Item | None]:
+    def items(self, broken: bool = False, none: bool = False, huge: bool = False) -> list[Item | None]:
         items: list[Item | None] = [Item(name=f"i{n}", size=n if n % 2 else None) for n in range(5)]
+        if huge:
+            items[2] = Item(name="big", size=2**31)  # no 32-bit Int: an error on both paths
+            items[4] = Item(name="edge", size=2**31 - 1)
         if broken:
             items[3] = Item(name=None, size=1)  # type: ignore[arg-type]  # null in a non-null field
         if none:
@@ -92,6 +96,7 @@ class Shelf:
         "{ shelf { items { name size __typename } strict { name } } }",
         "{ shelf { items(broken: true) { name size } } }",
         "{ shelf { items(none: true) { name } } }",
+        "{ shelf { items(huge: true) { name size } } }",
         "{ shelf { strict(broken: true) { name } } }",
     ],
 )
@@ -110,3 +115,49 @@ def test_fast_lists_answer_like_graphql_core(query: str) -> None:
     assert [(e.message, e.path) for e in fast_result.errors or ()] == [
         (e.message, e.path) for e in plain_result.errors or ()
     ]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "query($x: Boolean!) { shelf { items { name ... @include(if: $x) { size } } } }",
+        "query($x: Boolean!) { shelf { items { ...F } } } fragment F on Item { name size @skip(if: $x) }",
+        "query($x: Boolean!) { shelf { items { ...F @include(if: $x) name } } } fragment F on Item { size }",
+    ],
+)
+def test_plans_shared_between_requests_follow_the_variables(query: str) -> None:
+    """A plan is shared between requests only when no directive can change the fields."""
+
+    @strawberry.type
+    class ShelfQuery:
+        @strawberry.field
+        def shelf(self) -> Shelf:
+            return Shelf()
+
+    fast = strawberry.Schema(query=ShelfQuery, execution_context_class=FastRecordExecutionContext)
+    plain = strawberry.Schema(query=ShelfQuery)
+    for x in (True, False, True, False):
+        assert (
+            fast.execute_sync(query, variable_values={"x": x}).data
+            == plain.execute_sync(query, variable_values={"x": x}).data
+        )
+
+
+@strawberry.type
+class Person:
+    gender: Gender | None
+
+
+@strawberry.type
+class PeopleQuery:
+    @strawberry.field
+    def people(self) -> list[Person]:
+        return [Person(gender=g) for g in Gender] + [Person(gender=None)]
+
+
+def test_enum_values_serialize_like_strawberry() -> None:
+    query = "{ people { gender } }"
+    fast = strawberry.Schema(query=PeopleQuery, execution_context_class=FastRecordExecutionContext)
+    plain = strawberry.Schema(query=PeopleQuery)
+    assert fast.execute_sync(query).data == plain.execute_sync(query).data
+    assert fast.execute_sync(query).data == {"people": [{"gender": g.name} for g in Gender] + [{"gender": None}]}
