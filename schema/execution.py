@@ -238,13 +238,14 @@ def _complete(plan: Plan, type_name: str, source: Any) -> dict[str, Any] | None:
             if attribute is None:
                 out[key] = type_name
                 continue
-            value: Any = getattr(source, attribute)
+            value = getattr(source, attribute)
             if value is None:
                 if non_null:
                     return None
                 out[key] = None
                 continue
-            if type(value) is same and (same is str or _INT_MIN <= value <= _INT_MAX):
+            kind = type(value)
+            if kind is same and (kind is str or _INT_MIN <= value <= _INT_MAX):
                 out[key] = value
                 continue
             if isinstance(serialize, tuple):
