@@ -77,23 +77,34 @@ def log_config() -> dict[str, Any]:
 
 
 def serve(settings: Settings, url: str, secret: str, host: str, port: int, workers: int) -> None:
-    """Run uvicorn on `server:app_from_env`; every worker reads the resolved URL and secret."""
+    """Run uvicorn on `server:app_from_env`; every worker reads the resolved URL and secret.
+    Several workers: one socket each on the same port (workers.py), not uvicorn's shared one."""
     import uvicorn
 
     os.environ["DATABASE_URL"] = url
     os.environ["JWT_SECRET"] = secret
     _say(f"boothgraph: serving http://{host}:{port}/graphql with {workers} worker(s)")
-    uvicorn.run(
-        "server:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        log_config=log_config(),
-        access_log=False,  # middleware.access_log writes one line per request
-        server_header=False,
-    )
+    config: dict[str, Any] = {
+        "app": "server:app_from_env",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S,
+        "log_config": log_config(),
+        "access_log": False,  # middleware.access_log writes one line per request
+        "server_header": False,
+    }
+    if workers <= 1:
+        uvicorn.run(**config)
+        return
+    from workers import serve_workers
+
+    try:
+        status = serve_workers(config, workers, stop_timeout_s=GRACEFUL_SHUTDOWN_S + 5)
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", status=2) from exc
+    if status:
+        raise CommandError("a worker could not start (see above)", status=status)
 
 
 def _secret(settings: Settings) -> str:

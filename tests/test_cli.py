@@ -118,6 +118,61 @@ async def test_serve_with_workers(database_url: str, tmp_path: Path) -> None:
     assert process.returncode == 0
 
 
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+async def test_workers_are_restarted_and_a_busy_port_is_refused(database_url: str, tmp_path: Path) -> None:
+    await seed(database_url)
+    port = free_port()
+    env = env_for(database_url)
+    process = subprocess.Popen(
+        [*command(), "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, process)
+        workers = {p for p in _children(process.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()}
+        assert len(workers) == 2, workers
+        os.kill(min(workers), signal.SIGKILL)
+        for _ in range(100):  # a new worker takes its place
+            now = {p for p in _children(process.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()}
+            if len(now) == 2 and min(workers) not in now:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"no worker restarted: {now}")
+        _wait_healthy(base, process)
+
+        busy = run(["serve", "--port", str(port)], env, tmp_path, timeout=60)  # uvicorn's own socket
+        assert busy.returncode != 0
+        other = run(["serve", "--port", str(port), "--workers", "2"], env, tmp_path, timeout=60)
+        assert other.returncode == 2 and "another boothgraph already serves" in other.stderr, other.stderr
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert process.returncode == 0
+
+
 def test_import_refuses_a_missing_folder(database_url: str, tmp_path: Path) -> None:
     done = run(["import", str(tmp_path / "nope")], env_for(database_url), tmp_path)
     assert done.returncode != 0
