@@ -63,7 +63,8 @@ PY
     python3 "$SCRATCH/driver.py" --url "http://127.0.0.1:$PORT/graphql" --token "$(cat "$work/q5.token")" \
         --variables "@$work/q5.vars.json" --query-file "$BENCH/queries/q5_state_dashboard.graphql" -n 500 -c 1 \
         --warmup 50 --label "$label:Q5c1" 2>/dev/null >> "$OUT/results.jsonl"
-    ps -o rss= --ppid "$(pgrep -f "port $PORT" | head -1)" | awk -v l="$label" '{printf "%s worker RSS %.0f MB\n", l, $1/1024}' >> "$OUT/rss.txt"
+    ps -o rss=,args= --ppid "$(pgrep -f "port $PORT" | head -1)" | grep spawn_main |
+        awk -v l="$label" '{printf "%s worker RSS %.0f MB\n", l, $1/1024}' >> "$OUT/rss.txt"
     kill -TERM -- "-$pid" 2>/dev/null || true
     sleep 2
 }
