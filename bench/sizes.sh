@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Flat with size: Q1-Q5 against the medium (1M) and the large (10M) database, back to back, with
-# the same commands, and Q5 once more with one client.
+# the same commands, at 16 clients and with one client.
 #
 #   bench/sizes.sh [-n 2000] [-c 16]
 #
@@ -14,8 +14,9 @@
 #   psql -h 127.0.0.1 -p 55432 -U postgres boothgraph_large -c 'vacuum analyze'
 #
 # For each size: `boothgraph serve --workers 2` with run.sh's production settings, scenario.py on
-# the size's folder, driver.py per operation (-n, -c, 200 warm-up), then Q5 with -c 1 (500
-# requests). Prints one markdown table; the worker's RSS after the runs is in the last column.
+# the size's folder, driver.py per operation (-n, -c, 200 warm-up), then every operation again
+# with one client (500 requests): at 16 connections a p50 is mostly queueing, with one client it
+# is the request's own time. Prints one markdown table, then the workers' RSS after the runs.
 set -euo pipefail
 BENCH=$(cd "$(dirname "$0")" && pwd)
 MAIN=$(cd "$BENCH/.." && pwd)
@@ -60,9 +61,13 @@ PY
             --variables "@$work/$n.vars.json" --query-file "$file" -n "$N" -c "$C" --warmup 200 \
             --label "$label:${n^^}" 2>/dev/null >> "$OUT/results.jsonl"
     done
-    python3 "$SCRATCH/driver.py" --url "http://127.0.0.1:$PORT/graphql" --token "$(cat "$work/q5.token")" \
-        --variables "@$work/q5.vars.json" --query-file "$BENCH/queries/q5_state_dashboard.graphql" -n 500 -c 1 \
-        --warmup 50 --label "$label:Q5c1" 2>/dev/null >> "$OUT/results.jsonl"
+    for q in q1_booth_page q2_booth_scheme_page q3_district_stats q4_voter_by_epic q5_state_dashboard; do
+        local n=${q%%_*} file=$SCRATCH/queries/boothgraph/$q.graphql
+        [ "$n" = q5 ] && file=$BENCH/queries/$q.graphql
+        python3 "$SCRATCH/driver.py" --url "http://127.0.0.1:$PORT/graphql" --token "$(cat "$work/$n.token")" \
+            --variables "@$work/$n.vars.json" --query-file "$file" -n 500 -c 1 --warmup 50 \
+            --label "$label:${n^^}c1" 2>/dev/null >> "$OUT/results.jsonl"
+    done
     ps -o rss=,args= --ppid "$(pgrep -f "port $PORT" | head -1)" | grep spawn_main |
         awk -v l="$label" '{printf "%s worker RSS %.0f MB\n", l, $1/1024}' >> "$OUT/rss.txt"
     kill -TERM -- "-$pid" 2>/dev/null || true
@@ -76,9 +81,10 @@ import json, sys
 rows = {r["label"]: r for r in map(json.loads, open(sys.argv[1]))}
 print("| op | 10M req/s | p50 ms | p99 ms | 1M req/s | p50 ms | p99 ms | p50 10M / 1M |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
-for op in ("Q1", "Q2", "Q3", "Q4", "Q5", "Q5c1"):
+for op in ("Q1", "Q2", "Q3", "Q4", "Q5", "Q1c1", "Q2c1", "Q3c1", "Q4c1", "Q5c1"):
     a, b = rows[f"10M:{op}"], rows[f"1M:{op}"]
-    print(f"| {op} | {a['rps']:.0f} | {a['p50_ms']:.1f} | {a['p99_ms']:.1f} | {b['rps']:.0f} | {b['p50_ms']:.1f} "
+    name = op.replace("c1", ", one client") if op.endswith("c1") else f"{op}, 16 clients"
+    print(f"| {name} | {a['rps']:.0f} | {a['p50_ms']:.1f} | {a['p99_ms']:.1f} | {b['rps']:.0f} | {b['p50_ms']:.1f} "
           f"| {b['p99_ms']:.1f} | {a['p50_ms'] / b['p50_ms']:.2f} |")
 PY
 cat "$OUT/rss.txt"
