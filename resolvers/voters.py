@@ -17,16 +17,16 @@ went out in clear is noted in ctx.read_log.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from core.errors import BadUserInput, Forbidden
 from core.viewer import UnitPlace
 from models import Level
 from policies import Cover
 from resolvers.cursors import CursorCodec, Page, ReadContext, binding, like_prefix, validate_first
-from resolvers.redaction import VoterVisibility, redact_voter
+from resolvers.redaction import RedactedVoter, VoterVisibility, redact_voter
 from resolvers.scope import SqlParams, scope_condition, under_condition, under_unit
 from resolvers.units import UnitRow, place_by_code
 
@@ -59,6 +59,7 @@ NO_SCHEMES = (
 )
 
 _BIGINT_MAX = 2**63 - 1
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +162,7 @@ def booth_of(row: Mapping[str, Any]) -> UnitRow:
     return UnitRow(place=place, name=row["booth_name"], name_hi=row["booth_name_hi"], parent_id=row["mandal_id"])
 
 
-def _schemes(row: Mapping[str, Any]) -> list[SchemeGrant]:
+def schemes_of(row: Mapping[str, Any]) -> list[SchemeGrant]:
     codes = row["scheme_codes"]
     if not codes:
         return []
@@ -194,19 +195,18 @@ def _call_list_arm(ctx: ReadContext, params: SqlParams) -> str:
     )
 
 
-def voter_record(
+def redacted_row(
     ctx: ReadContext,
     row: Mapping[str, Any],
     vis: VoterVisibility,
     want: Want = Want(),
     unit_code: str | None = None,
-    booths: dict[int, UnitRow] | None = None,
     *,
     on_call_list: bool | None = None,
-) -> VoterRecord:
-    """A voter row (VOTER_COLUMNS + the scheme arrays) as the viewer may see it, through THE
-    redaction rule; what went out in clear is noted for the audit (under `unit_code`, else the
-    voter's booth). `on_call_list` defaults to the row's own `on_call_list` column."""
+) -> RedactedVoter:
+    """A voter row's fields as the viewer may see them, through THE redaction rule; what goes out
+    in clear is noted for the audit (under `unit_code`, else the voter's booth). `on_call_list`
+    defaults to the row's own `on_call_list` column."""
     listed = bool(row["on_call_list"]) if on_call_list is None else on_call_list
     red = redact_voter(row, vis, on_call_list=listed)
     if not want.phone:
@@ -215,6 +215,11 @@ def voter_record(
         red.sensitive_in_clear = False
     if red.phone_in_clear or red.sensitive_in_clear:
         ctx.read_log.note(red, row["id"], unit_code if unit_code is not None else row["booth_code"])
+    return red
+
+
+def record_of(row: Mapping[str, Any], red: RedactedVoter, booths: dict[int, UnitRow] | None = None) -> VoterRecord:
+    """A voter row (VOTER_COLUMNS + the scheme arrays) with its redacted fields, as a record."""
     return VoterRecord(
         id=row["id"],
         epic_number=row["epic_number"],
@@ -232,8 +237,22 @@ def voter_record(
         contact_consent=row["contact_consent"],
         redacted_fields=red.redacted_fields,
         booth=_booth(row, booths),
-        schemes=_schemes(row),
+        schemes=schemes_of(row),
     )
+
+
+def voter_record(
+    ctx: ReadContext,
+    row: Mapping[str, Any],
+    vis: VoterVisibility,
+    want: Want = Want(),
+    unit_code: str | None = None,
+    booths: dict[int, UnitRow] | None = None,
+    *,
+    on_call_list: bool | None = None,
+) -> VoterRecord:
+    """`redacted_row`, as a VoterRecord."""
+    return record_of(row, redacted_row(ctx, row, vis, want, unit_code, on_call_list=on_call_list), booths)
 
 
 def _booth(row: Mapping[str, Any], booths: dict[int, UnitRow] | None) -> UnitRow:
@@ -298,15 +317,18 @@ async def voters_page(
     first: int | None = 50,
     after: str | None = None,
     want: Want = Want(),
-) -> Page[VoterRecord]:
+    build: Callable[[Mapping[str, Any], RedactedVoter], T] | None = None,
+) -> Page[T]:
     """Voters inside the viewer's voter.read cover; with `unit` (a place or a code), only those
-    under it, none when it is absent or not visible."""
+    under it, none when it is absent or not visible. Each item is `build(row, its redacted
+    fields)`, by default a VoterRecord (`record_of`): the schema builds its own objects straight
+    from the rows, one object per voter on the hot list."""
     n = validate_first(first, 50)
     keys, key_types = ORDERS[order]
     unit_code = unit if isinstance(unit, str) else unit.code if unit is not None else None
     codec = CursorCodec(ctx.settings, f"voters:{order}", binding(ctx.viewer.user_id, unit_code, filt.key()))
     start = codec.decode(after, key_types)
-    page: Page[VoterRecord] = Page()
+    page: Page[T] = Page()
 
     read = ctx.cover("voter.read")
     if read.empty:
@@ -364,9 +386,14 @@ async def voters_page(
     vis = _visibility(ctx)
     key_columns = _KEY_COLUMNS[order]
     page.codec = codec
-    booths: dict[int, UnitRow] = {}
+    if build is None:
+        booths: dict[int, UnitRow] = {}
+
+        def build(row: Mapping[str, Any], red: RedactedVoter) -> Any:
+            return record_of(row, red, booths)
+
     for row in rows[:n]:
-        page.items.append(voter_record(ctx, row, vis, want, unit_code, booths))
+        page.items.append(build(row, redacted_row(ctx, row, vis, want, unit_code)))
         page.keys.append([row[c] for c in key_columns])
     return page
 

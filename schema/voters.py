@@ -3,13 +3,25 @@ plain attribute built from the page's one SQL row (no per-row resolvers on the h
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from core.viewer import UnitPlace
 from resolvers.cursors import Page, to_global_id
-from resolvers.voters import NO_FILTER, VoterFilterArgs, VoterRecord, Want, calls_for_voters, voters_page
+from resolvers.redaction import RedactedVoter
+from resolvers.voters import (
+    NO_FILTER,
+    SchemeGrant,
+    VoterFilterArgs,
+    VoterRecord,
+    Want,
+    booth_of,
+    calls_for_voters,
+    schemes_of,
+    voters_page,
+)
 from schema.enums import CasteCategory, ContactConsent, EconomicStatus, Gender, VoterOrder
 from schema.loaders import keyed_loader
 from schema.relay import Node, PageInfo, connection_selection, page_info
@@ -81,6 +93,42 @@ class Voter(Node):
         return call_log_connection(page)
 
 
+def voter_from_row(row: Mapping[str, Any], red: RedactedVoter, booth: Unit) -> Voter:
+    """A voter row (resolvers.voters.VOTER_COLUMNS) and its redacted fields: what
+    `voter_from_record(record_of(row, red))` gives, without the record in between."""
+    gender, category, economic = row["gender"], red.caste_category, red.economic_status
+    return Voter(
+        id=to_global_id("Voter", row["id"]),  # type: ignore[arg-type]  # strawberry.ID is str at run time
+        epic_number=row["epic_number"],
+        serial_number=row["serial_number"],
+        name=row["name"],
+        name_hi=row["name_hi"],
+        relative_name=row["relative_name"],
+        age=row["age"],
+        gender=_GENDER[gender] if gender is not None else None,
+        house_number=row["house_number"],
+        booth=booth,
+        phone=red.phone,
+        caste_category=_CATEGORY[category] if category is not None else None,
+        caste=red.caste,
+        economic_status=_ECONOMIC[economic] if economic is not None else None,
+        contact_consent=_CONSENT[row["contact_consent"]],
+        schemes=_beneficiaries(schemes_of(row)),
+        redacted_fields=red.redacted_fields,
+        pk=row["id"],
+    )
+
+
+def _beneficiaries(grants: list[SchemeGrant]) -> list[Beneficiary]:
+    return [
+        Beneficiary(
+            scheme=Scheme(code=g.code, name=g.name, name_hi=g.name_hi),
+            since=g.since.isoformat() if g.since else None,
+        )
+        for g in grants
+    ]
+
+
 def voter_from_record(r: VoterRecord, booth: Unit | None = None) -> Voter:
     return Voter(
         id=to_global_id("Voter", r.id),  # type: ignore[arg-type]  # strawberry.ID is str at run time
@@ -98,13 +146,7 @@ def voter_from_record(r: VoterRecord, booth: Unit | None = None) -> Voter:
         caste=r.caste,
         economic_status=_ECONOMIC[r.economic_status] if r.economic_status is not None else None,
         contact_consent=_CONSENT[r.contact_consent],
-        schemes=[
-            Beneficiary(
-                scheme=Scheme(code=s.code, name=s.name, name_hi=s.name_hi),
-                since=s.since.isoformat() if s.since else None,
-            )
-            for s in r.schemes
-        ],
+        schemes=_beneficiaries(r.schemes),
         redacted_fields=r.redacted_fields,
         pk=r.id,
     )
@@ -113,7 +155,7 @@ def voter_from_record(r: VoterRecord, booth: Unit | None = None) -> Voter:
 @strawberry.type
 class VoterEdge:
     node: Voter
-    page: strawberry.Private[Page[VoterRecord]]
+    page: strawberry.Private[Page[Any]]
     index: strawberry.Private[int]
 
     @strawberry.field
@@ -180,6 +222,15 @@ async def voter_connection(
     after: str | None,
 ) -> VoterConnection:
     sel = connection_selection(info)
+    booths: dict[int, Unit] = {}
+
+    def build(row: Mapping[str, Any], red: RedactedVoter) -> Voter:
+        # One object per voter: the strawberry type straight from the row and its redaction.
+        booth = booths.get(row["booth_id"])
+        if booth is None:
+            booth = booths[row["booth_id"]] = unit_from_row(booth_of(row))
+        return voter_from_row(row, red, booth)
+
     page = await voters_page(
         info.context,
         unit=unit,
@@ -188,21 +239,10 @@ async def voter_connection(
         first=first,
         after=after,
         want=want_for(sel.node, total=sel.total, page=sel.page),
+        build=build,
     )
-    return voter_connection_from_page(page)
-
-
-def voter_connection_from_page(page: Page[VoterRecord]) -> VoterConnection:
-    booths: dict[int, Unit] = {}
-
-    def booth(r: VoterRecord) -> Unit:
-        found = booths.get(r.booth.id)
-        if found is None:
-            found = booths[r.booth.id] = unit_from_row(r.booth)
-        return found
-
     return VoterConnection(
-        edges=[VoterEdge(node=voter_from_record(r, booth(r)), page=page, index=i) for i, r in enumerate(page.items)],
+        edges=[VoterEdge(node=v, page=page, index=i) for i, v in enumerate(page.items)],
         page_info=page_info(page),
         total_count=page.total,
     )
