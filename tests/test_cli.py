@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -85,11 +87,13 @@ def _wait_healthy(base: str, process: subprocess.Popen[str], timeout: float = 60
     raise AssertionError("server did not become ready")
 
 
-async def test_serve_with_workers(database_url: str, tmp_path: Path) -> None:
-    await seed(database_url)
+@contextlib.contextmanager
+def serving_workers(database_url: str, tmp_path: Path, workers: int = 2) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`boothgraph serve --workers N` on a free port until healthy; SIGTERM at the end, which must
+    stop it cleanly (exit status 0)."""
     port = free_port()
     process = subprocess.Popen(
-        [*command(), "serve", "--port", str(port), "--workers", "2"],
+        [*command(), "serve", "--port", str(port), "--workers", str(workers)],
         env=env_for(database_url),
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -100,6 +104,20 @@ async def test_serve_with_workers(database_url: str, tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, process)
+        yield process, base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert process.returncode == 0
+
+
+async def test_serve_with_workers(database_url: str, tmp_path: Path) -> None:
+    await seed(database_url)
+    with serving_workers(database_url, tmp_path) as (_, base):
         token = run(["token", "u-000001"], env_for(database_url), tmp_path).stdout.strip()
         for _ in range(4):  # both workers answer
             response = httpx.post(
@@ -108,50 +126,30 @@ async def test_serve_with_workers(database_url: str, tmp_path: Path) -> None:
             assert response.status_code == 200, response.text
             assert response.json()["data"]["me"]["id"] == "u-000001"
         assert httpx.post(f"{base}/graphql", json={"query": "{ me { id } }"}).status_code == 401
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-    assert process.returncode == 0
 
 
-def _children(pid: int) -> set[int]:
+def _workers(pid: int) -> set[int]:
+    """The worker processes of a `serve --workers N` supervisor (not multiprocessing's tracker)."""
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 stat = (entry / "stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid and "spawn_main" in (entry / "cmdline").read_text():
+                    found.add(int(entry.name))
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.add(int(entry.name))
     return found
 
 
 async def test_workers_are_restarted_and_a_busy_port_is_refused(database_url: str, tmp_path: Path) -> None:
     await seed(database_url)
-    port = free_port()
-    env = env_for(database_url)
-    process = subprocess.Popen(
-        [*command(), "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base, process)
-        workers = {p for p in _children(process.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()}
+    with serving_workers(database_url, tmp_path) as (process, base):
+        workers = _workers(process.pid)
         assert len(workers) == 2, workers
         os.kill(min(workers), signal.SIGKILL)
         for _ in range(100):  # a new worker takes its place
-            now = {p for p in _children(process.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()}
+            now = _workers(process.pid)
             if len(now) == 2 and min(workers) not in now:
                 break
             time.sleep(0.2)
@@ -159,18 +157,12 @@ async def test_workers_are_restarted_and_a_busy_port_is_refused(database_url: st
             raise AssertionError(f"no worker restarted: {now}")
         _wait_healthy(base, process)
 
-        busy = run(["serve", "--port", str(port)], env, tmp_path, timeout=60)  # uvicorn's own socket
+        port = base.rsplit(":", 1)[1]
+        env = env_for(database_url)
+        busy = run(["serve", "--port", port], env, tmp_path, timeout=60)  # uvicorn's own socket
         assert busy.returncode != 0
-        other = run(["serve", "--port", str(port), "--workers", "2"], env, tmp_path, timeout=60)
+        other = run(["serve", "--port", port, "--workers", "2"], env, tmp_path, timeout=60)
         assert other.returncode == 2 and "another boothgraph already serves" in other.stderr, other.stderr
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-    assert process.returncode == 0
 
 
 def test_import_refuses_a_missing_folder(database_url: str, tmp_path: Path) -> None:

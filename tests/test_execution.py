@@ -90,6 +90,19 @@ class Shelf:
         return items
 
 
+@strawberry.type
+class ShelfQuery:
+    @strawberry.field
+    def shelf(self) -> Shelf:
+        return Shelf()
+
+
+def shelf_schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
+    """The same schema with the project's execution context and with strawberry's own."""
+    fast = strawberry.Schema(query=ShelfQuery, execution_context_class=FastRecordExecutionContext)
+    return fast, strawberry.Schema(query=ShelfQuery)
+
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -101,14 +114,7 @@ class Shelf:
     ],
 )
 def test_fast_lists_answer_like_graphql_core(query: str) -> None:
-    @strawberry.type
-    class ShelfQuery:
-        @strawberry.field
-        def shelf(self) -> Shelf:
-            return Shelf()
-
-    fast = strawberry.Schema(query=ShelfQuery, execution_context_class=FastRecordExecutionContext)
-    plain = strawberry.Schema(query=ShelfQuery)
+    fast, plain = shelf_schemas()
     fast_result = fast.execute_sync(query)
     plain_result = plain.execute_sync(query)
     assert fast_result.data == plain_result.data
@@ -127,15 +133,7 @@ def test_fast_lists_answer_like_graphql_core(query: str) -> None:
 )
 def test_plans_shared_between_requests_follow_the_variables(query: str) -> None:
     """A plan is shared between requests only when no directive can change the fields."""
-
-    @strawberry.type
-    class ShelfQuery:
-        @strawberry.field
-        def shelf(self) -> Shelf:
-            return Shelf()
-
-    fast = strawberry.Schema(query=ShelfQuery, execution_context_class=FastRecordExecutionContext)
-    plain = strawberry.Schema(query=ShelfQuery)
+    fast, plain = shelf_schemas()
     for x in (True, False, True, False):
         assert (
             fast.execute_sync(query, variable_values={"x": x}).data
