@@ -79,7 +79,7 @@ WEB_DIR = Path(__file__).resolve().parent / "web"
 WEB_PREFIX = "/app"
 
 
-GC_THRESHOLDS = (20_000, 20, 20)
+GC_THRESHOLDS = (2_000, 10, 10)
 
 
 @dataclass
@@ -349,8 +349,10 @@ async def _lifespan(state: AppState) -> AsyncIterator[None]:
     # move it out of the collector's sight so full collections under load stay short.
     gc.collect()
     gc.freeze()
-    # A request allocates thousands of short-lived objects (a page of records): collect the
-    # young generation every 20,000 allocations instead of 700 (-3% CPU per Q1, bench/README.md).
+    # A request leaves thousands of short-lived objects, many in reference cycles, for the
+    # collector. Young collections every 2,000 allocations instead of 700 do less promoting; every
+    # 20,000 saved 3% CPU but each pause grew to ~8 ms and Q4's p99 from ~15 to 20-26 ms
+    # (bench/README.md).
     gc.set_threshold(*GC_THRESHOLDS)
     log.info("boothgraph ready")
     try:
