@@ -247,12 +247,11 @@ def voter_record(
     vis: VoterVisibility,
     want: Want = Want(),
     unit_code: str | None = None,
-    booths: dict[int, UnitRow] | None = None,
     *,
     on_call_list: bool | None = None,
 ) -> VoterRecord:
     """`redacted_row`, as a VoterRecord."""
-    return record_of(row, redacted_row(ctx, row, vis, want, unit_code, on_call_list=on_call_list), booths)
+    return record_of(row, redacted_row(ctx, row, vis, want, unit_code, on_call_list=on_call_list))
 
 
 def _booth(row: Mapping[str, Any], booths: dict[int, UnitRow] | None) -> UnitRow:

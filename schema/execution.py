@@ -36,6 +36,8 @@ from graphql import (
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
+from schema.identity_memo import IdentityMemo
+
 DEFINITION = GraphQLCoreConverter.DEFINITION_BACKREF
 
 # (response key, attribute name or None for __typename, serialize (a leaf) or the nested
@@ -80,15 +82,15 @@ def _step(context: FastRecordExecutionContext, parent: GraphQLObjectType, key: s
     return None
 
 
-_ENUM_SERIALIZERS: dict[int, tuple[GraphQLEnumType, Callable[[Any], Any]]] = {}
+_ENUM_SERIALIZERS: IdentityMemo[Callable[[Any], Any]] = IdentityMemo(256)
 
 
 def _enum_serializer(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
     """strawberry's enum serialization finds a member's name by comparing it with every value
     of the enum; this looks it up, and leaves anything else to the type's own serialize."""
-    found = _ENUM_SERIALIZERS.get(id(enum_type))
-    if found is not None and found[0] is enum_type:
-        return found[1]
+    found = _ENUM_SERIALIZERS.get((enum_type,))
+    if found is not None:
+        return found
     fallback = enum_type.serialize
     wrapped = getattr(enum_type, "wrapped_cls", None)
     names: dict[Any, str] = {}
@@ -105,16 +107,15 @@ def _enum_serializer(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
         except (KeyError, TypeError):
             return fallback(value)
 
-    _ENUM_SERIALIZERS[id(enum_type)] = (enum_type, serialize)
+    _ENUM_SERIALIZERS.put((enum_type,), serialize)
     return serialize
 
 
-# Plans shared by all requests: (object type, field nodes of the cached document) -> plan. Only
-# for selections without any directive below them (@include/@skip/@defer would make the fields
-# depend on the variables). The key objects are kept with the entry, so that an id in a key is
-# not reused while it lives.
-_SHARED_PLANS: dict[tuple[int, ...], tuple[tuple[Any, ...], Plan | None]] = {}
-_SHARED_PLANS_SIZE = 2048
+# Plans by (object type, field nodes of the cached document), shared by all requests when no
+# directive sits below the fields (@include/@skip/@defer make the fields depend on the
+# variables): (True, plan). (False, None) remembers that the selection must be planned per
+# request, so that its directives are not looked for again on every object of a list.
+_SHARED_PLANS: IdentityMemo[tuple[bool, Plan | None]] = IdentityMemo(2048)
 
 
 def _free_of_directives(selections: Iterable[Any], fragments: dict[str, Any], seen: set[str]) -> bool:
@@ -146,20 +147,19 @@ class FastRecordExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _plan_for(self, return_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
         """The plan for these fields of `return_type`: shared between requests when it can be."""
         objects = (return_type, *(d.node for d in field_details_list))
-        key = tuple(map(id, objects))
-        found = _SHARED_PLANS.get(key)
-        if found is not None and all(a is b for a, b in zip(found[0], objects, strict=True)):
+        found = _SHARED_PLANS.get(objects)
+        if found is not None and found[0]:
             return found[1]
         plan = self._plan(return_type, self.collect_subfields(return_type, field_details_list))
-        shareable = all(d.defer_usage is None and d.fragment_variable_values is None for d in field_details_list)
-        if shareable and _free_of_directives(
-            (s for d in field_details_list if d.node.selection_set for s in d.node.selection_set.selections),
-            self.fragments,
-            set(),
-        ):
-            if len(_SHARED_PLANS) >= _SHARED_PLANS_SIZE:
-                _SHARED_PLANS.clear()
-            _SHARED_PLANS[key] = (objects, plan)
+        if found is None:
+            shareable = all(
+                d.defer_usage is None and d.fragment_variable_values is None for d in field_details_list
+            ) and _free_of_directives(
+                (s for d in field_details_list if d.node.selection_set for s in d.node.selection_set.selections),
+                self.fragments,
+                set(),
+            )
+            _SHARED_PLANS.put(objects, (True, plan) if shareable else (False, None))
         return plan
 
     def _plan(self, return_type: GraphQLObjectType, collected: Any) -> Plan | None:

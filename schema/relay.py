@@ -13,6 +13,7 @@ import strawberry
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from resolvers.cursors import Page
+from schema.identity_memo import IdentityMemo
 
 
 @strawberry.interface
@@ -73,22 +74,16 @@ class ConnectionSelection:
 
 # field nodes -> their selection. What a selection names depends on the document only (not on
 # variables: directives are not evaluated here), and parsed documents are cached, so a hot query
-# asks the same nodes every time. The nodes are kept with the entry, so an id in a key cannot
-# be reused by another document while the entry lives.
-_SELECTIONS: dict[tuple[int, ...], tuple[tuple[Any, ...], ConnectionSelection]] = {}
-_SELECTIONS_SIZE = 1024
+# asks the same nodes every time.
+_SELECTIONS: IdentityMemo[ConnectionSelection] = IdentityMemo(1024)
 
 
 def connection_selection(info: strawberry.Info) -> ConnectionSelection:
-    nodes = tuple(info._raw_info.field_nodes)
-    key = tuple(map(id, nodes))
-    found = _SELECTIONS.get(key)
-    if found is not None and all(a is b for a, b in zip(found[0], nodes, strict=True)):
-        return found[1]
-    selection = ConnectionSelection(info)
-    if len(_SELECTIONS) >= _SELECTIONS_SIZE:
-        _SELECTIONS.clear()
-    _SELECTIONS[key] = (nodes, selection)
+    nodes = info._raw_info.field_nodes
+    selection = _SELECTIONS.get(nodes)
+    if selection is None:
+        selection = ConnectionSelection(info)
+        _SELECTIONS.put(nodes, selection)
     return selection
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 import strawberry
+from graphql import parse
 from strawberry.schema.config import StrawberryConfig
 
 from schema import NODE_TYPES, Mutation, Query
@@ -159,3 +160,16 @@ def test_enum_values_serialize_like_strawberry() -> None:
     plain = strawberry.Schema(query=PeopleQuery)
     assert fast.execute_sync(query).data == plain.execute_sync(query).data
     assert fast.execute_sync(query).data == {"people": [{"gender": g.name} for g in Gender] + [{"gender": None}]}
+
+
+def test_identity_memo_hits_only_the_same_objects() -> None:
+    from schema.identity_memo import IdentityMemo
+
+    memo: IdentityMemo[str] = IdentityMemo(maxsize=2)
+    a, b = parse("{ a }"), parse("{ a }")  # equal documents, different objects
+    memo.put((a,), "a")
+    assert memo.get((a,)) == "a"
+    assert memo.get((b,)) is None
+    memo.put((b,), "b")
+    memo.put((a, b), "ab")  # full: starts over
+    assert memo.get((a,)) is None and memo.get((a, b)) == "ab"

@@ -140,8 +140,9 @@ async def _write(
             await conn.execute("analyze voters")
     if st := staged.get("beneficiaries.csv"):
         bar.step("writing beneficiaries")
-        fast = st.rows >= BULK_ROWS and await is_superuser(conn)
-        written = await write_beneficiaries(conn, st, scope, fresh=st.file in fresh, fast=fast)
+        bulk = st.rows >= BULK_ROWS
+        fast = bulk and await is_superuser(conn)
+        written = await write_beneficiaries(conn, st, scope, fresh=st.file in fresh, fast=fast, rebuild=bulk)
         count(st, written)
         booths |= written.booths
     if st := staged.get("assignments.csv"):

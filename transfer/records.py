@@ -169,9 +169,10 @@ async def write_voters(
 
 
 async def write_beneficiaries(
-    conn: asyncpg.Connection, st: Staged, scope: Scope, *, fresh: bool, fast: bool
+    conn: asyncpg.Connection, st: Staged, scope: Scope, *, fresh: bool, fast: bool, rebuild: bool
 ) -> Written:
-    """`fresh`: the beneficiaries table was empty, so check_unique was skipped."""
+    """`fresh`: the beneficiaries table was empty, so check_unique was skipped; `rebuild`: a large
+    file, whose keys are then built after the rows."""
     t = st.table
     refs = await conn.fetch(
         f"""select v.booth_id, min(s.ord) as ord, min(s.ord) filter (where x.code is null) as no_scheme
@@ -194,7 +195,7 @@ async def write_beneficiaries(
         await conn.execute("select from schemes order by code for key share")
     if fresh:
         sql = f"insert into beneficiaries (voter_id, scheme_code, since) {src}"
-        await _inserting(conn, st, sql, table="beneficiaries", rebuild=fast, fast=fast)
+        await _inserting(conn, st, sql, table="beneficiaries", rebuild=rebuild, fast=fast)
         return Written(st.rows, 0, {r["booth_id"] for r in refs})
     async with without_row_triggers(conn, fast):
         changed = "b.since is distinct from s.since::date" if st.has("since") else "false"
