@@ -9,19 +9,27 @@ and upsert; recount the rollups of what changed (`boothgraph.bulk` on, one refre
 the end) and write one `data.import` audit entry. The first bad record raises
 `core.errors.CsvImportError(file, line, column, reason)`, or `NotFound` for a unit outside
 `allowed`, and nothing is written. Imports are serialised by an advisory lock.
+
+Into an empty voters table, with no scope to check (the CLI's first load), voters.csv is not
+staged: `transfer.direct` copies it straight into voters, in a savepoint. When that declines
+(a record it cannot vouch for, an unknown booth, a duplicate key, any error) the savepoint is
+rolled back and the import runs again the careful way, which names the bad record.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
 import asyncpg
 
-from core.errors import BadUserInput, CsvImportError
+from core.errors import BadUserInput, BoothgraphError, CsvImportError
 from transfer import spec
 from transfer.bulk import BULK_ROWS, is_superuser, local_settings
 from transfer.checks import check_cells, check_unique
+from transfer.csvscan import CsvFormatError
+from transfer.direct import Declined, copy_fresh_voters
 from transfer.hierarchy import UnitChanges, check_tree, touched_after, write_units
 from transfer.progress import Progress
 from transfer.records import Written, upsert_plain, write_assignments, write_beneficiaries, write_voters
@@ -29,6 +37,8 @@ from transfer.report import FileCounts, ImportReport
 from transfer.scope import Allowed, Scope
 from transfer.staging import Staged, stage
 
+log = logging.getLogger(__name__)
+VOTERS = spec.BY_NAME["voters.csv"]
 IMPORT_LOCK = 74212  # pg_advisory_xact_lock key; 74211 is the migrations' lock
 
 __all__ = ["Allowed", "ImportReport", "FileCounts", "import_folder"]
@@ -61,38 +71,21 @@ async def import_folder(
     folder = Path(folder)
     present = _files(folder)
     bar = Progress(progress)
-    report = ImportReport()
     scope = Scope(allowed)
     try:
         async with conn.transaction():
             await conn.execute("select pg_advisory_xact_lock($1)", IMPORT_LOCK)
             async with local_settings(conn, {"boothgraph.bulk": "on", "work_mem": "256MB"}):
-                staged: dict[str, Staged] = {}
-                for s in present:
-                    bar.step(f"reading {s.name}")
-                    staged[s.name] = await stage(conn, folder, s, bar)
-                # A file going into an empty table leaves duplicate keys to the table's own
-                # unique index (records._inserting), saving a pass over the file.
-                fresh = {
-                    name
-                    for name, table in (("voters.csv", "voters"), ("beneficiaries.csv", "beneficiaries"))
-                    if name in staged and not await conn.fetchval(f"select exists (select from {table})")
-                }
-                for st in staged.values():
-                    bar.step(f"checking {st.file}")
-                    await check_cells(conn, st)
-                    if st.file not in fresh:
-                        await check_unique(conn, st)
-                booths, extra = await _write(conn, staged, scope, report, bar, fresh)
-                bar.step("recounting statistics")
-                if booths or extra:
-                    await conn.execute("select refresh_rollups($1::int[], $2::int[])", sorted(booths), sorted(extra))
-                report.touched_booth_ids = sorted(booths)
-                report.touched_unit_ids = sorted(scope.touched | extra)
-                bar.step("audit")
-                await _audit(conn, user_id, report)
-                for st in staged.values():
-                    await conn.execute(f"drop table if exists {st.table}")
+                report = None
+                if VOTERS in present and not scope.active and not await _has_rows(conn, "voters"):
+                    try:
+                        async with conn.transaction():  # a savepoint: the attempt goes as a whole
+                            report = await _load(conn, folder, present, scope, bar, user_id, direct=True)
+                    except (Declined, CsvFormatError, BoothgraphError, asyncpg.PostgresError) as exc:
+                        log.info("import: voters.csv takes the careful path (%s)", exc)
+                        scope = Scope(allowed)
+                if report is None:
+                    report = await _load(conn, folder, present, scope, bar, user_id, direct=False)
     finally:
         bar.close()
     report.phases = bar.phases
@@ -100,13 +93,63 @@ async def import_folder(
     return report
 
 
+async def _has_rows(conn: asyncpg.Connection, table: str) -> bool:
+    return bool(await conn.fetchval(f"select exists (select from {table})"))
+
+
+async def _load(
+    conn: asyncpg.Connection,
+    folder: Path,
+    present: list[spec.FileSpec],
+    scope: Scope,
+    bar: Progress,
+    user_id: str,
+    *,
+    direct: bool,
+) -> ImportReport:
+    """Stage and check every file, write them, recount, audit. `direct`: voters.csv is not
+    staged but copied straight into the (empty) voters table when its turn comes."""
+    report = ImportReport()
+    staged: dict[str, Staged] = {}
+    for s in present:
+        if direct and s is VOTERS:
+            continue
+        bar.step(f"reading {s.name}")
+        staged[s.name] = await stage(conn, folder, s, bar)
+    # A file going into an empty table leaves duplicate keys to the table's own
+    # unique index (records._inserting), saving a pass over the file.
+    fresh = {
+        name
+        for name, table in (("voters.csv", "voters"), ("beneficiaries.csv", "beneficiaries"))
+        if name in staged and not await _has_rows(conn, table)
+    }
+    for st in staged.values():
+        bar.step(f"checking {st.file}")
+        await check_cells(conn, st)
+        if st.file not in fresh:
+            await check_unique(conn, st)
+    booths, extra = await _write(conn, folder, staged, scope, report, bar, fresh, direct)
+    bar.step("recounting statistics")
+    if booths or extra:
+        await conn.execute("select refresh_rollups($1::int[], $2::int[])", sorted(booths), sorted(extra))
+    report.touched_booth_ids = sorted(booths)
+    report.touched_unit_ids = sorted(scope.touched | extra)
+    bar.step("audit")
+    await _audit(conn, user_id, report)
+    for st in staged.values():
+        await conn.execute(f"drop table if exists {st.table}")
+    return report
+
+
 async def _write(
     conn: asyncpg.Connection,
+    folder: Path,
     staged: dict[str, Staged],
     scope: Scope,
     report: ImportReport,
     bar: Progress,
     fresh: set[str],
+    direct: bool,
 ) -> tuple[set[int], set[int]]:
     """Upsert file by file; returns (booths to recount, extra units to recount above)."""
     booths: set[int] = set()
@@ -128,7 +171,14 @@ async def _write(
         count(st, await upsert_plain(conn, st, "schemes", "code", ("name", "name_hi")))
     if st := staged.get("users.csv"):
         count(st, await upsert_plain(conn, st, "users", "id", ("name", "phone")))
-    if st := staged.get("voters.csv"):
+    if direct:
+        bar.step("writing voters")
+        rows, touched = await copy_fresh_voters(conn, folder, VOTERS, bar, fast=await is_superuser(conn))
+        report.files[VOTERS.name] = FileCounts(rows, rows, 0)
+        booths |= touched
+        if rows >= BULK_ROWS:
+            await conn.execute("analyze voters")
+    elif st := staged.get("voters.csv"):
         bar.step("writing voters")
         bulk = st.rows >= BULK_ROWS
         fast = bulk and await is_superuser(conn)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import asyncpg
 
-from transfer.csvscan import CsvFormatError, LineMap, RecordScanner, parse_header
+from transfer.csvscan import CsvFormatError, Header, LineMap, RecordScanner, parse_header
 from transfer.patterns import record_pattern
 from transfer.progress import Progress
 from transfer.refusal import refused
@@ -64,24 +64,30 @@ def check_header(spec: FileSpec, names: list[str]) -> None:
             raise refused(spec.name, 1, column.name, "required column missing from the header")
 
 
+def open_scan(spec: FileSpec, head: bytes) -> tuple[Header, RecordScanner]:
+    """The checked header at the start of `head` (the file's first CHUNK bytes) and a scanner
+    for the records after it; a bad header is refused at line 1."""
+    try:
+        header = parse_header(head, at_eof=len(head) < CHUNK)
+    except CsvFormatError as exc:
+        raise refused(spec.name, exc.line, None, exc.reason) from None
+    check_header(spec, header.names)
+    typed = record_pattern([spec.by_name[c] for c in header.names])
+    return header, RecordScanner(len(header.names), header.eol, header.lines + 1, typed)
+
+
 async def stage(conn: asyncpg.Connection, folder: Path, spec: FileSpec, progress: Progress) -> Staged:
     path = folder / spec.name
     table = staging_table(spec)
     with open(path, "rb") as f:
         head = f.read(CHUNK)
-        try:
-            header = parse_header(head, at_eof=len(head) < CHUNK)
-        except CsvFormatError as exc:
-            raise refused(spec.name, exc.line, None, exc.reason) from None
-        check_header(spec, header.names)
+        header, scanner = open_scan(spec, head)
         columns = header.names
         await conn.execute(
             f"drop table if exists {table}; create temp table {table} "
             f"(ord bigint generated always as identity, {', '.join(f'{c} text' for c in columns)}) "
             "on commit drop"
         )
-        typed = record_pattern([spec.by_name[c] for c in columns])
-        scanner = RecordScanner(len(columns), header.eol, header.lines + 1, typed)
         bar = progress.bytes_bar(spec.name, path.stat().st_size)
         bar.update(len(head))
 
