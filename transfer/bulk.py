@@ -10,6 +10,9 @@
   foreign keys that point at them (their tables are empty then, so putting them back checks
   nothing): a random-order unique index (EPIC numbers) was most of a first load's time.
   A duplicate key then shows when the constraint is put back, as a UniqueViolationError.
+- `hash_joins`: a file about as large as the table it is compared with is joined by hashing.
+  A staging table has no statistics, so the planner took a nested loop of a million EPIC index
+  probes (3.5 s per million voters here, 2.3 s hashed).
 - `without_row_triggers`: for a superuser, `session_replication_role = replica` around the big
   INSERTs skips the per-row foreign-key checks (~4.6 s per million voters here) and the rollup
   trigger that bulk mode makes a no-op anyway. The import has already resolved every
@@ -41,6 +44,24 @@ async def local_settings(conn: asyncpg.Connection, values: dict[str, str]) -> As
     before = await set_local(conn, values)
     yield
     await set_local(conn, before)
+
+
+async def estimated_rows(conn: asyncpg.Connection, table: str) -> int:
+    """`table`'s row count as the planner knows it (ANALYZE, index builds), counted when it has
+    none: a full count of 15 crore voters would take minutes."""
+    n = await conn.fetchval("select reltuples::bigint from pg_class where oid = $1::regclass", table)
+    if n is None or n <= 0:
+        n = await conn.fetchval(f"select count(*) from {table}")
+    return int(n)
+
+
+@asynccontextmanager
+async def hash_joins(conn: asyncpg.Connection, enabled: bool) -> AsyncIterator[None]:
+    if not enabled:
+        yield
+        return
+    async with local_settings(conn, {"enable_nestloop": "off"}):
+        yield
 
 
 async def is_superuser(conn: asyncpg.Connection) -> bool:

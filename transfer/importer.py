@@ -26,7 +26,7 @@ import asyncpg
 
 from core.errors import BadUserInput, BoothgraphError, CsvImportError
 from transfer import spec
-from transfer.bulk import BULK_ROWS, is_superuser, local_settings
+from transfer.bulk import BULK_ROWS, estimated_rows, is_superuser, local_settings
 from transfer.checks import check_cells, check_unique
 from transfer.csvscan import CsvFormatError
 from transfer.direct import Declined, copy_fresh_voters
@@ -182,8 +182,16 @@ async def _write(
         bar.step("writing voters")
         bulk = st.rows >= BULK_ROWS
         fast = bulk and await is_superuser(conn)
-        rebuild = bulk and await conn.fetchval("select count(*) from voters") * 2 < st.rows
-        written = await write_voters(conn, st, scope, fresh=st.file in fresh, fast=fast, rebuild=rebuild)
+        stored = await estimated_rows(conn, "voters")
+        written = await write_voters(
+            conn,
+            st,
+            scope,
+            fresh=st.file in fresh,
+            fast=fast,
+            rebuild=bulk and stored * 2 < st.rows,
+            hashed=bulk and st.rows * 4 >= stored,
+        )
         count(st, written)
         booths |= written.booths
         if written.inserted + written.updated >= BULK_ROWS:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from transfer.bulk import rebuilt_indexes, without_row_triggers
+from transfer.bulk import hash_joins, rebuilt_indexes, without_row_triggers
 from transfer.checks import check_unique
 from transfer.refusal import missing, refused
 from transfer.scope import Scope, Touch, touches
@@ -98,9 +98,10 @@ async def _inserting(conn: asyncpg.Connection, st: Staged, sql: str, *, table: s
 
 
 async def write_voters(
-    conn: asyncpg.Connection, st: Staged, scope: Scope, *, fresh: bool, fast: bool, rebuild: bool
+    conn: asyncpg.Connection, st: Staged, scope: Scope, *, fresh: bool, fast: bool, rebuild: bool, hashed: bool = False
 ) -> Written:
-    """`fresh`: the voters table was empty, so every row is new and check_unique was skipped."""
+    """`fresh`: the voters table was empty, so every row is new and check_unique was skipped;
+    `hashed`: the file is about as large as the table (bulk.hash_joins)."""
     t = st.table
     booth_join = f"{t} s join units u on u.code = s.booth_code and u.level = 'BOOTH'"
     refs = await conn.fetch(
@@ -134,15 +135,16 @@ async def write_voters(
         return Written(st.rows, 0, {r["id"] for r in refs})
 
     # New rows and changed rows, from one join with the stored voters.
-    await conn.execute(
-        f"""drop table if exists {CHANGES};
-            create temp table {CHANGES} on commit drop as
-            select v.id, v.booth_id as old_booth, s.ord, s.epic_number,
-                   {", ".join(f"{value} as {c}" for c, (_, value) in values.items())}
-            from {booth_join} left join voters v on v.epic_number = s.epic_number
-            where v.id is null or ({", ".join(f"v.{c}" for c in columns)}) is distinct from
-                                  ({", ".join(value for _, value in values.values())})"""
-    )
+    async with hash_joins(conn, hashed):
+        await conn.execute(
+            f"""drop table if exists {CHANGES};
+                create temp table {CHANGES} on commit drop as
+                select v.id, v.booth_id as old_booth, s.ord, s.epic_number,
+                       {", ".join(f"{value} as {c}" for c, (_, value) in values.items())}
+                from {booth_join} left join voters v on v.epic_number = s.epic_number
+                where v.id is null or ({", ".join(f"v.{c}" for c in columns)}) is distinct from
+                                      ({", ".join(value for _, value in values.values())})"""
+        )
     moved = f"select old_booth, min(ord) from {CHANGES} where old_booth <> booth_id group by old_booth"
     await scope.check(conn, st, await touches(conn, moved, "epic_number", "voter"))
     written = Written()
