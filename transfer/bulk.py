@@ -14,8 +14,9 @@
   A staging table has no statistics, so the planner took a nested loop of a million EPIC index
   probes (3.5 s per million voters here, 2.3 s hashed).
 - `without_row_triggers`: for a superuser, `session_replication_role = replica` around the big
-  INSERTs skips the per-row foreign-key checks (~4.6 s per million voters here) and the rollup
-  trigger that bulk mode makes a no-op anyway. The import has already resolved every
+  INSERTs and COPYs skips the per-row foreign-key checks (~4.6 s per million voters here) and
+  the rollup trigger that bulk mode makes a no-op anyway; around the recount, the foreign-key
+  check of each rollup row. The import has already resolved every
   reference in the same transaction, and locks the referenced units FOR KEY SHARE itself,
   which is what the skipped checks would have done.
 """

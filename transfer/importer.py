@@ -26,7 +26,7 @@ import asyncpg
 
 from core.errors import BadUserInput, BoothgraphError, CsvImportError
 from transfer import spec
-from transfer.bulk import BULK_ROWS, estimated_rows, is_superuser, local_settings
+from transfer.bulk import BULK_ROWS, estimated_rows, is_superuser, local_settings, without_row_triggers
 from transfer.checks import check_cells, check_unique
 from transfer.csvscan import CsvFormatError
 from transfer.direct import Declined, copy_fresh_voters
@@ -131,7 +131,10 @@ async def _load(
     booths, extra = await _write(conn, folder, staged, scope, report, bar, fresh, direct)
     bar.step("recounting statistics")
     if booths or extra:
-        await conn.execute("select refresh_rollups($1::int[], $2::int[])", sorted(booths), sorted(extra))
+        # Every unit id the recount writes comes from units, which only imports change (one at a
+        # time): a superuser skips the foreign-key check of each rollup row (~1 s per million voters).
+        async with without_row_triggers(conn, await is_superuser(conn)):
+            await conn.execute("select refresh_rollups($1::int[], $2::int[])", sorted(booths), sorted(extra))
     report.touched_booth_ids = sorted(booths)
     report.touched_unit_ids = sorted(scope.touched | extra)
     bar.step("audit")
