@@ -9,8 +9,9 @@ Steps, all on a scratch database (created, dropped at the end unless --keep):
 3. the same import again into the full database (every row an upsert that changes nothing);
 4. the floor of any import that ends with the voters table the read path needs: COPY of the
    voters as stored (booth and ancestor ids already resolved, written out untimed) into a table
-   of the voters' shape, then its primary key, EPIC key and the read path's indexes, built
-   after the rows as the import does. Nothing else (staging, checks, beneficiaries, rollups);
+   of the voters' shape (columns and CHECKs), then its primary key, EPIC key and the read
+   path's indexes, built after the rows as the import does. Nothing else (staging, checks,
+   beneficiaries, rollups);
 5. the bare COPY once more (the machine's noise shows in the two yardsticks).
 Prints seconds, voters/s, the ratio to the bare COPY, the import's phases, and this process's
 peak RSS (PostgreSQL's own memory is not in it). Run on an otherwise idle machine.
@@ -88,7 +89,8 @@ async def floor_of_voters(url: str, scratch: Path) -> tuple[float, float, float]
             """select pg_get_indexdef(i.indexrelid) from pg_index i where i.indrelid = 'voters'::regclass
                and not exists (select from pg_constraint k where k.conindid = i.indexrelid)"""
         )
-        await conn.execute("drop table if exists floor_voters; create table floor_voters (like voters)")
+        await conn.execute("drop table if exists floor_voters")
+        await conn.execute("create table floor_voters (like voters including constraints)")  # + CHECKs
         await conn.execute("set maintenance_work_mem = '512MB'")  # as transfer.bulk
         await conn.execute("checkpoint")
         started = time.perf_counter()
