@@ -24,7 +24,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import asyncpg
 
@@ -41,7 +41,13 @@ async def set_local(conn: asyncpg.Connection, values: dict[str, str]) -> dict[st
 
 
 @asynccontextmanager
-async def local_settings(conn: asyncpg.Connection, values: dict[str, str]) -> AsyncIterator[None]:
+async def local_settings(
+    conn: asyncpg.Connection, values: dict[str, str], *, enabled: bool = True
+) -> AsyncIterator[None]:
+    """SET LOCAL `values` for the block (nothing when not `enabled`), then put them back."""
+    if not enabled:
+        yield
+        return
     before = await set_local(conn, values)
     yield
     await set_local(conn, before)
@@ -56,26 +62,16 @@ async def estimated_rows(conn: asyncpg.Connection, table: str) -> int:
     return int(n)
 
 
-@asynccontextmanager
-async def hash_joins(conn: asyncpg.Connection, enabled: bool) -> AsyncIterator[None]:
-    if not enabled:
-        yield
-        return
-    async with local_settings(conn, {"enable_nestloop": "off"}):
-        yield
+def hash_joins(conn: asyncpg.Connection, enabled: bool) -> AbstractAsyncContextManager[None]:
+    return local_settings(conn, {"enable_nestloop": "off"}, enabled=enabled)
 
 
 async def is_superuser(conn: asyncpg.Connection) -> bool:
     return bool(await conn.fetchval("select rolsuper from pg_roles where rolname = current_user"))
 
 
-@asynccontextmanager
-async def without_row_triggers(conn: asyncpg.Connection, enabled: bool) -> AsyncIterator[None]:
-    if not enabled:
-        yield
-        return
-    async with local_settings(conn, {"session_replication_role": "replica"}):
-        yield
+def without_row_triggers(conn: asyncpg.Connection, enabled: bool) -> AbstractAsyncContextManager[None]:
+    return local_settings(conn, {"session_replication_role": "replica"}, enabled=enabled)
 
 
 async def _secondary_indexes(conn: asyncpg.Connection, table: str) -> list[tuple[str, str]]:
