@@ -6,12 +6,14 @@ with its line and leave nothing behind."""
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from core.errors import CsvImportError
+from tests.test_transfer_direct import Attempts, contents
 from tests.test_transfer_import import TABLES, read
 from tests.test_transfer_rollups import assert_rollups_exact
 from tests.test_transfer_rules import B, V, copy_line
@@ -87,3 +89,62 @@ async def test_a_bulk_load_beside_existing_rows_keeps_them(
     mini_voters = len(read(mini_dataset, V))
     assert await conn.fetchval("select count(*) from voters") == mini_voters + len(read(tiny_dataset, V))
     await assert_rollups_exact(conn)
+
+
+async def make_owner(conn: asyncpg.Connection, *, create: bool) -> str:
+    """A role that owns every table (and so its sequences) and function of the test database,
+    not a superuser: what a production deployment connects as. `create`: with CREATE on the
+    schema, as the role that ran the migrations has."""
+    role = f"bg_owner_{uuid.uuid4().hex[:12]}"
+    await conn.execute(f"create role {role} nosuperuser")
+    if create:
+        await conn.execute(f"grant create on schema public to {role}")
+    objects = await conn.fetch(
+        """select 'table', format('%I', relname) from pg_class
+           where relnamespace = 'public'::regnamespace and relkind = 'r'
+           union all
+           select 'function', p.oid::regprocedure::text from pg_proc p
+           where p.pronamespace = 'public'::regnamespace"""
+    )
+    for kind, name in objects:
+        await conn.execute(f"alter {kind} {name} owner to {role}")
+    return role
+
+
+@pytest.mark.parametrize("create", [True, False], ids=["with CREATE on the schema", "without"])
+@pytest.mark.parametrize("careful", [False, True], ids=["direct COPY", "careful path"])
+async def test_the_tables_owner_without_superuser_imports_the_same(
+    conn: asyncpg.Connection,
+    bulk: None,
+    tiny_dataset: Path,
+    careful: bool,
+    create: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No skipped foreign-key checks then (bulk.without_row_triggers). Keys and indexes are
+    built after the rows only with CREATE on the schema; without it they stay in place."""
+    attempts = Attempts(monkeypatch)
+    attempts.forced = careful
+    owner = await make_owner(conn, create=create)
+    try:
+        results = []
+        for role in (None, owner):
+            tr = conn.transaction()
+            await tr.start()
+            try:
+                if role:
+                    await conn.execute(f"set local role {role}")
+                    assert not await conn.fetchval("select rolsuper from pg_roles where rolname = current_user")
+                schema = [tuple(r) for r in await conn.fetch(SCHEMA)]
+                await import_folder(conn, tiny_dataset)
+                assert [tuple(r) for r in await conn.fetch(SCHEMA)] == schema
+                assert await conn.fetchval("select count(*) from pg_constraint where not convalidated") == 0
+                await assert_rollups_exact(conn)
+                results.append(await contents(conn))
+            finally:
+                await tr.rollback()
+        assert results[0] == results[1]
+        assert results[0]["voters"]
+        assert attempts.outcomes == ["forced" if careful else "copied"] * 2
+    finally:
+        await conn.execute(f"reassign owned by {owner} to current_user; drop owned by {owner}; drop role {owner}")

@@ -87,9 +87,13 @@ async def _secondary_indexes(conn: asyncpg.Connection, table: str) -> list[tuple
 
 
 async def owns(conn: asyncpg.Connection, table: str) -> bool:
+    """May drop and build again the table's indexes: its owner, with CREATE on its schema (which
+    PostgreSQL 15 no longer grants on public to everyone)."""
     return bool(
         await conn.fetchval(
-            "select pg_has_role(current_user, relowner, 'USAGE') from pg_class where oid = $1::regclass", table
+            """select pg_has_role(current_user, relowner, 'USAGE') and has_schema_privilege(relnamespace, 'CREATE')
+               from pg_class where oid = $1::regclass""",
+            table,
         )
     )
 
