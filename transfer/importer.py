@@ -128,12 +128,13 @@ async def _load(
         await check_cells(conn, st)
         if st.file not in fresh:
             await check_unique(conn, st)
-    booths, extra = await _write(conn, folder, staged, scope, report, bar, fresh, direct)
+    superuser = await is_superuser(conn)
+    booths, extra = await _write(conn, folder, staged, scope, report, bar, fresh, direct, superuser)
     bar.step("recounting statistics")
     if booths or extra:
         # Every unit id the recount writes comes from units, which only imports change (one at a
         # time): a superuser skips the foreign-key check of each rollup row (~1 s per million voters).
-        async with without_row_triggers(conn, await is_superuser(conn)):
+        async with without_row_triggers(conn, superuser):
             await conn.execute("select refresh_rollups($1::int[], $2::int[])", sorted(booths), sorted(extra))
     report.touched_booth_ids = sorted(booths)
     report.touched_unit_ids = sorted(scope.touched | extra)
@@ -153,8 +154,10 @@ async def _write(
     bar: Progress,
     fresh: set[str],
     direct: bool,
+    superuser: bool,
 ) -> tuple[set[int], set[int]]:
-    """Upsert file by file; returns (booths to recount, extra units to recount above)."""
+    """Upsert file by file; returns (booths to recount, extra units to recount above).
+    `superuser`: large writes may skip the row triggers (bulk.without_row_triggers)."""
     booths: set[int] = set()
     extra: set[int] = set()
 
@@ -176,7 +179,7 @@ async def _write(
         count(st, await upsert_plain(conn, st, "users", "id", ("name", "phone")))
     if direct:
         bar.step("writing voters")
-        rows, touched = await copy_fresh_voters(conn, folder, VOTERS, bar, fast=await is_superuser(conn))
+        rows, touched = await copy_fresh_voters(conn, folder, VOTERS, bar, fast=superuser)
         report.files[VOTERS.name] = FileCounts(rows, rows, 0)
         booths |= touched
         if rows >= BULK_ROWS:
@@ -184,7 +187,7 @@ async def _write(
     elif st := staged.get("voters.csv"):
         bar.step("writing voters")
         bulk = st.rows >= BULK_ROWS
-        fast = bulk and await is_superuser(conn)
+        fast = bulk and superuser
         stored = await estimated_rows(conn, "voters")
         written = await write_voters(
             conn,
@@ -202,7 +205,7 @@ async def _write(
     if st := staged.get("beneficiaries.csv"):
         bar.step("writing beneficiaries")
         bulk = st.rows >= BULK_ROWS
-        fast = bulk and await is_superuser(conn)
+        fast = bulk and superuser
         written = await write_beneficiaries(conn, st, scope, fresh=st.file in fresh, fast=fast, rebuild=bulk)
         count(st, written)
         booths |= written.booths
