@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from transfer.spec import FILES, ROLE_LEVELS
+from transfer.spreadsheet import escape_cell
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,7 @@ class _Writer:
         self.users = 0
 
     def row(self, name: str, *values: object) -> None:
-        self.csv[name].writerow(values)
+        self.csv[name].writerow(escape_cell(value) for value in values)
 
     def user(self) -> str:
         self.users += 1

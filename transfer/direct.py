@@ -7,7 +7,8 @@ and its ancestors' ids. Here Python does that on the way, while PostgreSQL parse
 chunk, and COPY's multi-row insert writes voters once.
 
 It only takes files that need no explaining: every chunk vouched for by the scanner's cell
-patterns (so no quoted field), every booth code a known BOOTH. Anything else raises
+patterns (so no quoted field), every booth code a known BOOTH, no cell escaped for
+spreadsheets (`'=…`: staging.py unescapes those). Anything else raises
 `Declined`, and so does any error, including a duplicate EPIC number found when the keys are
 built; the importer then rolls this attempt back and takes the careful path, which names the
 file, line and column. So an import is refused exactly as before, only later.
@@ -23,6 +24,7 @@ import asyncpg
 from transfer.bulk import rebuilt_indexes, without_row_triggers
 from transfer.progress import Progress
 from transfer.spec import FileSpec
+from transfer.spreadsheet import ESCAPED_BYTES
 from transfer.staging import CHUNK, open_scan
 
 ANCESTORS = ("booth_id", "mandal_id", "district_id", "region_id")
@@ -99,6 +101,8 @@ async def copy_fresh_voters(
         def checked(ready: bytes) -> bytes:
             if not scanner.vouched:  # a quoted field or a cell the patterns refuse
                 raise Declined("a record the cell patterns do not vouch for")
+            if ESCAPED_BYTES.search(ready):  # COPY would store the spreadsheet escape's quote
+                raise Declined("a cell escaped for spreadsheets")
             return rewrite(ready)
 
         async def chunks() -> AsyncIterator[bytes]:

@@ -12,6 +12,9 @@ Two steps, so that a refusal is an HTTP error and not a broken stream:
    batches inside a read-only REPEATABLE READ transaction: memory stays flat whatever the
    unit's size.
 
+Cells that a spreadsheet would run as a formula are written with a leading `'`
+(spreadsheet.py); the importer removes it again.
+
 Rows: the voters under the unit that the viewer may read (voter.read cover, through
 resolvers.scope), in roll order (booth, serial number).
 """
@@ -32,6 +35,7 @@ from resolvers import audit
 from resolvers.guard import check_text, find_unit, visible_cover
 from resolvers.redaction import VoterVisibility, redact_voter
 from resolvers.scope import SqlParams, scope_condition
+from transfer.spreadsheet import escape_cell
 
 VOTERS_CSV_COLUMNS = (
     "epic_number",
@@ -148,7 +152,8 @@ async def _stream_rows(
             for row in batch:
                 shown = redact_voter(row, plan.visibility)
                 writer.writerow(
-                    (
+                    escape_cell(value)
+                    for value in (
                         row["epic_number"],
                         row["booth_code"],
                         row["serial_number"],

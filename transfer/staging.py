@@ -20,6 +20,7 @@ from transfer.patterns import record_pattern
 from transfer.progress import Progress
 from transfer.refusal import refused
 from transfer.spec import FileSpec
+from transfer.spreadsheet import ESCAPED_BYTES, ESCAPED_SQL, unescape_sql
 
 CHUNK = 1 << 20
 
@@ -90,17 +91,21 @@ async def stage(conn: asyncpg.Connection, folder: Path, spec: FileSpec, progress
         )
         bar = progress.bytes_bar(spec.name, path.stat().st_size)
         bar.update(len(head))
+        escaped = False  # a chunk may hold a spreadsheet-escaped cell (spreadsheet.py)
 
         async def chunks() -> AsyncIterator[bytes]:
+            nonlocal escaped
             data = head[header.end :]
             while data:
                 ready = scanner.feed(data)
                 if ready:
+                    escaped = escaped or ESCAPED_BYTES.search(ready) is not None
                     yield ready
                 data = f.read(CHUNK)
                 bar.update(len(data))
             ready = scanner.finish()
             if ready:
+                escaped = escaped or ESCAPED_BYTES.search(ready) is not None
                 yield ready
 
         try:
@@ -113,4 +118,6 @@ async def stage(conn: asyncpg.Connection, folder: Path, spec: FileSpec, progress
     copied = int(status.split()[-1])
     if copied != scanner.records:  # PostgreSQL read the stream differently from the scanner
         raise refused(spec.name, scanner.linemap.line(copied + 1), None, "unreadable record")
+    if escaped:
+        await conn.execute(unescape_sql(table, columns), ESCAPED_SQL)
     return Staged(spec, table, columns, copied, scanner.linemap, scanner.vouched)
