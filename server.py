@@ -27,8 +27,9 @@ from typing import Any
 import asyncpg
 import orjson
 from cross_web import HTTPException
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode, OperationType
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -61,6 +62,7 @@ from resolvers.redaction import ReadLog
 from resolvers.unit_keys import UnitKeys
 from schema.context import Context
 from schema.extensions import graphql_extensions
+from schema.extensions.guard import parsed_document
 from schema.extensions.masking import INTERNAL, code_of, present_error
 
 log = logging.getLogger("boothgraph.server")
@@ -171,6 +173,8 @@ class BoothgraphGraphQL(GraphQL):
         except HTTPException as exc:
             code = CODE_FOR_STATUS.get(exc.status_code, "BAD_REQUEST")
             response = error_response(exc.status_code, code, exc.reason)
+            if exc.status_code == 405:
+                response.headers["allow"] = "POST" if scope.get("method") == "GET" else "GET, POST"
         except Unauthenticated as exc:
             response = error_response(401, exc.code, exc.message)
         await response(scope, receive, send)
@@ -230,6 +234,39 @@ class BoothgraphGraphQL(GraphQL):
             raise HTTPException(400, "Every operation of a batch must be a JSON object")
         if protocol != "http":
             raise HTTPException(400, "Batches are not supported for streaming transports")
+
+    async def execute_single(  # type: ignore[override]
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Any,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """GraphQL-over-HTTP before strawberry runs the operation: strawberry would run the first
+        of several operations when no operationName names one (refused here, as graphql-core's
+        execution would), and a mutation over GET is 405, not 400."""
+        operations = self.operations_of(request_data.query)
+        if len(operations) > 1 and request_data.operation_name is None:
+            error = GraphQLError(
+                "Must provide operationName if the document contains several operations",
+                extensions={"code": "BAD_REQUEST"},
+            )
+            return ExecutionResult(data=None, errors=[error])
+        if request_adapter.method == "GET":
+            named = [o for o in operations if request_data.operation_name in (None, o.name and o.name.value)]
+            if named and named[0].operation != OperationType.QUERY:
+                raise HTTPException(405, f"{named[0].operation.value}s are not allowed when using GET")
+        return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+
+    def operations_of(self, query: str | None) -> list[OperationDefinitionNode]:
+        """The operations of a document (the guard's parse cache: no second parse); [] when it
+        does not parse (strawberry then reports the syntax error the ordinary way)."""
+        document = parsed_document(query, self.state.settings.max_tokens) if isinstance(query, str) else None
+        if document is None:
+            return []
+        return [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
 
     # ----------------------------------------------------------------- response ---
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -367,6 +404,17 @@ async def _lifespan(state: AppState) -> AsyncIterator[None]:
 
 
 # ----------------------------------------------------------------------- app ---
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404 / 405 (unknown path, wrong method, a missing static file) in the
+    JSON error shape of service.md instead of plain text."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = CODE_FOR_STATUS.get(exc.status_code, "BAD_REQUEST")
+    response = error_response(exc.status_code, code, exc.detail)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
 def create_app(settings: Settings | None = None, *, schema: BaseSchema | None = None) -> Starlette:
     """The application. `schema` defaults to the project's schema with graphql_extensions()."""
     settings = settings or get_settings()
@@ -405,7 +453,12 @@ def create_app(settings: Settings | None = None, *, schema: BaseSchema | None = 
         async with _lifespan(state):
             yield
 
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={StarletteHTTPException: http_error},
+    )
     app.state.boothgraph = state
     return app
 

@@ -32,7 +32,8 @@ def _verified_claims(token: str, secret: str) -> tuple[str, int]:
     except jwt.PyJWTError:
         raise Unauthenticated("The access token is not valid") from None
     sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub:
+    # A NUL cannot be a users.csv id (PostgreSQL's text refuses it): no user, not a 500.
+    if not isinstance(sub, str) or not sub or "\x00" in sub:
         raise Unauthenticated("The access token is not valid")
     return sub, int(claims["exp"])  # PyJWT has checked that exp is an integer
 

@@ -27,6 +27,8 @@ from typing import Any
 import asyncpg
 import orjson
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -67,6 +69,14 @@ def error_response(exc: BoothgraphError) -> Response:
     if exc.code == "UNAUTHENTICATED":
         response.headers["www-authenticate"] = "Bearer"
     return response
+
+
+def form_refused(message: str) -> Response:
+    """A multipart body starlette / python-multipart would not parse (too many parts, a non-file
+    part over its size limit, broken framing): 413 for a size, else 400, never 500."""
+    if "maximum size" in message:
+        return _json(413, {"errors": [{"message": message, "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]})
+    return _json(400, {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]})
 
 
 def internal_error() -> Response:
@@ -273,6 +283,10 @@ async def import_endpoint(request: Request) -> Response:
                     )
     except BoothgraphError as exc:
         return error_response(exc)
+    except MultiPartException as exc:  # request.form outside a Starlette app
+        return form_refused(exc.message)
+    except HTTPException as exc:  # request.form inside one wraps MultiPartException in this
+        return form_refused(exc.detail)
     except Exception as exc:
         if is_database_unavailable(exc):
             return error_response(as_unavailable(exc))

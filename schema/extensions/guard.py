@@ -37,6 +37,14 @@ def _parse(query: str, max_tokens: int) -> Any:
     return parse(query, max_tokens=max_tokens)
 
 
+def parsed_document(query: str, max_tokens: int) -> Any:
+    """The cached parse of `query`, or None when it does not parse (for the HTTP view)."""
+    try:
+        return _parse(query, max_tokens)
+    except GraphQLError:
+        return None
+
+
 @lru_cache(maxsize=CACHE_SIZE)
 def _validate(schema: GraphQLSchema, document: Any, rules: tuple[type[ValidationRule], ...]) -> list[GraphQLError]:
     # strawberry's own validation: these rules plus its @oneOf and Maybe rules.
