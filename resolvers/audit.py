@@ -13,7 +13,7 @@ import asyncpg
 
 from policies import Cover
 from resolvers.cursors import CursorCodec, Page, ReadContext, binding, validate_first
-from resolvers.guard import check_text, find_unit
+from resolvers.guard import check_text, find_unit, visible_cover
 from resolvers.scope import SqlParams, scope_condition
 
 # service.md's audit actions, exactly.
@@ -109,7 +109,8 @@ async def audit_log(
     cover = ctx.cover("audit.read")
     if unit is not None:
         place = await find_unit(ctx.pool, check_text(unit, "unit", limit=200) or "")
-        cover = cover.within(place) if place is not None else Cover(())
+        visible = place is not None and visible_cover(ctx.viewer).covers(place)  # an ancestor is not
+        cover = cover.within(place) if place is not None and visible else Cover(())
     if cover.empty:
         return page
     params = SqlParams()

@@ -18,6 +18,7 @@ import asyncpg
 
 from core.errors import BadUserInput
 from core.viewer import UNIT_PLACE_COLUMNS, UnitPlace, Viewer, unit_place
+from models import Level
 from policies import Cover
 
 T = TypeVar("T")
@@ -33,6 +34,12 @@ def visible_cover(viewer: Viewer) -> Cover:
     places = {a.unit.id: a.unit for a in viewer.assignments}.values()
     kept = [p for p in places if not any(p is not o and p.is_under(o) for o in places)]
     return Cover(tuple(sorted(kept, key=lambda p: (p.level.depth, p.id))))
+
+
+def visible_at_or_above(viewer: Viewer, level: Level) -> Cover:
+    """The viewer's visible units at `level` or above it: a unit at `level` is visible exactly
+    when it lies under one of them (deeper assignments only make their own subtrees visible)."""
+    return Cover(tuple(u for u in visible_cover(viewer).units if u.level.depth <= level.depth))
 
 
 UNIT_SQL = f"select {UNIT_PLACE_COLUMNS}, u.name, u.name_hi from units u where u.code = $1"

@@ -26,6 +26,7 @@ from core.viewer import UnitPlace
 from models import Level
 from policies import Cover
 from resolvers.cursors import CursorCodec, Page, ReadContext, binding, like_prefix, validate_first
+from resolvers.guard import visible_at_or_above, visible_cover
 from resolvers.redaction import RedactedVoter, VoterVisibility, redact_voter
 from resolvers.scope import SqlParams, scope_condition, under_condition, under_unit
 from resolvers.units import UnitRow, place_by_code
@@ -339,10 +340,20 @@ async def voters_page(
         key = await ctx.unit_keys.find(ctx.pool, unit)
         if key is None:
             return page
+        # Visible (service.md) = under an assignment of the viewer. For a voter under the unit,
+        # being under an assignment at the unit's level or above is the same as the unit being
+        # under it; deeper assignments never make the unit visible (an ancestor is empty).
+        above = visible_at_or_above(ctx.viewer, key[1])
+        if above.empty:
+            return page
         reach = read
         where = [scope_condition(read, params, "v"), under_unit(*key, params, "v")]
+        if not all(above.covers(u) for u in read.units):  # else the read scope implies it
+            where.append(scope_condition(above, params, "v"))
     else:
         place = await place_by_code(ctx, unit) if isinstance(unit, str) else unit
+        if place is not None and not visible_cover(ctx.viewer).covers(place):
+            return page  # an invisible unit (an ancestor of the scope included) is empty, whatever the filter
         if isinstance(unit, str) and place is None:
             return page
         reach = read.within(place) if place is not None else read

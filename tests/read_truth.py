@@ -237,8 +237,10 @@ class Truth:
 
     def voter_list(self, user: str, unit: str | None, flt: dict[str, Any], order: str) -> list[dict[str, str]] | str:
         """The voters `voters(unit, filter, orderBy)` returns to `user`, or "FORBIDDEN"."""
-        if unit is not None and unit not in self.units:
-            return []
+        if unit is not None and (
+            unit not in self.units or not any(self.under(unit, at) for _, at in self.assignments.get(user, []))
+        ):
+            return []  # not visible (service.md), an ancestor of the scope included: empty, whatever the filter
         reachable = [v for v in self.voters_under(unit) if self.has(user, "voter.read", v["booth_code"])]
         if ("casteCategory" in flt or "economicStatus" in flt) and any(
             not self.has(user, "voter.read_sensitive", v["booth_code"]) for v in reachable
