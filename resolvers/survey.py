@@ -1,8 +1,8 @@
 """Writes to one voter: updateVoterSurvey, enrollBeneficiary, eraseVoterPersonalData.
 
 Each runs in one transaction with its audit entry. The voter is looked up among the voters
-visible to the viewer (under any of their assignments): absent or elsewhere -> NOT_FOUND;
-visible without voter.write over it -> FORBIDDEN. Input that is wrong whatever the data
+the viewer can read (voter.read): absent, elsewhere or unreadable -> NOT_FOUND; readable
+without voter.write over it -> FORBIDDEN. Input that is wrong whatever the data
 (phone, enums, dates) is refused first with BAD_USER_INPUT, so it reveals nothing.
 
 The row triggers on voters and beneficiaries keep unit_rollups exact, so statistics reflect a
@@ -26,7 +26,7 @@ from models import CasteCategory, ContactConsent, EconomicStatus
 from policies import PolicyEngine
 from resolvers import audit
 from resolvers.cursors import ReadContext
-from resolvers.guard import check_enum, check_phone, check_text, in_transaction, parse_date, visible_cover
+from resolvers.guard import check_enum, check_phone, check_text, in_transaction, parse_date
 from resolvers.redaction import VoterVisibility, voter_ancestors
 from resolvers.scope import SqlParams, scope_condition
 from resolvers.voters import SCHEMES_JOIN, VOTER_COLUMNS, VoterRecord, voter_by_id, voter_record
@@ -54,10 +54,11 @@ where v.id = $1
 async def voter_for_write(
     conn: asyncpg.Connection, viewer: Viewer, policy: PolicyEngine, epic_number: str
 ) -> asyncpg.Record:
-    """The voter row locked FOR UPDATE; NOT_FOUND when absent or not visible, FORBIDDEN when
-    visible without voter.write over it. Call inside the mutation's transaction."""
+    """The voter row locked FOR UPDATE; NOT_FOUND when absent or not readable (voter.read: a
+    voter is an object the viewer can read only with it, access-policy.md), FORBIDDEN when
+    readable without voter.write over it. Call inside the mutation's transaction."""
     params = SqlParams(epic_number)
-    cond = scope_condition(visible_cover(viewer), params, "v")
+    cond = scope_condition(policy.cover(viewer, "voter.read"), params, "v")
     row = await conn.fetchrow(f"{VOTER_ROW_SQL} where v.epic_number = $1 and {cond} for update of v", *params.values)
     if row is None:
         raise NotFound("No such voter")

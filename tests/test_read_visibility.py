@@ -14,7 +14,7 @@ from tests.writes_support import DISTRICT_PRESIDENT_LKO, IT_CONVENOR_LKO, LKO
 
 LIST = """query($u: String, $f: VoterFilter) {
   voters(unit: $u, filter: $f, first: 5) { totalCount edges { node { epicNumber } } } }"""
-PAGE = 'query($u: String) { voters(unit: $u, first: 5) { edges { node { epicNumber booth { code } } } } }'
+PAGE = "query($u: String) { voters(unit: $u, first: 5) { edges { node { epicNumber booth { code } } } } }"
 EMPTY = {"voters": {"totalCount": 0, "edges": []}}
 SENSITIVE = {"casteCategory": ["SC"]}
 PLAIN = {"gender": "FEMALE"}

@@ -82,9 +82,28 @@ async def test_update_out_of_scope_is_not_found(world: World) -> None:
 async def test_update_in_scope_without_permission_is_forbidden(world: World) -> None:
     epic = await world.epic_in(LKO_M01_B1)
     before = await world.voter(epic)
-    for user in (DISTRICT_PRESIDENT_LKO, SOCIAL_MEDIA_LKO, CALLER_LKO_M01_B1):
-        with pytest.raises(Forbidden):
-            await _update(world, user, epic, caste="X-1")
+    with pytest.raises(Forbidden):  # may read the voter, may not write
+        await _update(world, DISTRICT_PRESIDENT_LKO, epic, caste="X-1")
+    assert await world.voter(epic) == before
+    assert await world.audit_count() == 0
+
+
+async def test_every_voter_write_on_an_unreadable_voter_is_not_found(world: World) -> None:
+    """In scope but without voter.read (social media convenor, caller): NOT_FOUND, word for word
+    as for an absent voter, never FORBIDDEN (access-policy.md)."""
+    epic = await world.epic_in(LKO_M01_B1)
+    before = await world.voter(epic)
+    for user in (SOCIAL_MEDIA_LKO, CALLER_LKO_M01_B1):
+        viewer = await world.viewer(user)
+        for target in (epic, "ZZZ9999999"):
+            for name, args in (
+                ("update_voter_survey", (target, {"caste": "X-1"})),
+                ("erase_voter_personal_data", (target,)),
+                ("enroll_beneficiary", (target, "PMUY", None)),
+            ):
+                with pytest.raises(NotFound) as refused:
+                    await getattr(survey, name)(world.conn, viewer, world.policy, *args)
+                assert refused.value.message == "No such voter"
     assert await world.voter(epic) == before
     assert await world.audit_count() == 0
 
