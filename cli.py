@@ -22,7 +22,7 @@ import asyncpg
 
 from core import migrate
 from core.auth import make_token
-from core.database import asyncpg_dsn, database_url
+from core.database import DatabaseUrls, asyncpg_dsn, database_url, database_urls
 from core.errors import BoothgraphError
 from core.settings import Settings, SettingsError
 
@@ -48,16 +48,17 @@ def _say(message: str) -> None:
 
 
 # ----------------------------------------------------------------- database ---
-def prepare_database(settings: Settings) -> str:
-    """The database URL (starting the embedded PostgreSQL if needed), migrated to head."""
+def prepare_database(settings: Settings) -> DatabaseUrls:
+    """The database URLs (starting the embedded PostgreSQL and setting up its roles if needed),
+    migrated to head by the owner, the server's role granted."""
     if settings.embedded:
         _say(f"Using the embedded PostgreSQL under {settings.data_dir}/ (set DATABASE_URL to use another)")
-    url = database_url(settings)
     try:
-        migrate.upgrade(url)
+        urls = database_urls(settings)
+        migrate.upgrade(urls.owner, urls.app_role)
     except Exception as exc:
         raise CommandError(f"cannot prepare the database: {type(exc).__name__}: {exc}") from exc
-    return url
+    return urls
 
 
 async def _connect(url: str) -> asyncpg.Connection:
@@ -76,12 +77,13 @@ def log_config() -> dict[str, Any]:
     return config
 
 
-def serve(settings: Settings, url: str, secret: str, host: str, port: int, workers: int) -> None:
-    """Run uvicorn on `server:app_from_env`; every worker reads the resolved URL and secret.
+def serve(settings: Settings, urls: DatabaseUrls, secret: str, host: str, port: int, workers: int) -> None:
+    """Run uvicorn on `server:app_from_env`; every worker reads the resolved URLs and secret.
     Several workers: one socket each on the same port (workers.py), not uvicorn's shared one."""
     import uvicorn
 
-    os.environ["DATABASE_URL"] = url
+    os.environ["DATABASE_URL"] = urls.server
+    os.environ["MIGRATION_DATABASE_URL"] = urls.owner
     os.environ["JWT_SECRET"] = secret
     _say(f"boothgraph: serving http://{host}:{port}/graphql with {workers} worker(s)")
     config: dict[str, Any] = {
@@ -117,8 +119,8 @@ def _secret(settings: Settings) -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings()
     secret = _secret(settings)
-    url = prepare_database(settings)
-    serve(settings, url, secret, args.host, args.port, args.workers)
+    urls = prepare_database(settings)
+    serve(settings, urls, secret, args.host, args.port, args.workers)
     return 0
 
 
@@ -183,12 +185,12 @@ def print_tokens(users: Sequence[tuple[str, str, str]], secret: str, host: str, 
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = Settings()
     secret = _secret(settings)
-    url = prepare_database(settings)
+    urls = prepare_database(settings)
     folder = settings.data_dir / f"demo-{args.preset}"
-    users = asyncio.run(_load_demo(url, folder, args.preset, args.seed))
+    users = asyncio.run(_load_demo(urls.owner, folder, args.preset, args.seed))
     print_tokens(users, secret, args.host, args.port)
     if not args.no_serve:
-        serve(settings, url, secret, args.host, args.port, args.workers)
+        serve(settings, urls, secret, args.host, args.port, args.workers)
     return 0
 
 
@@ -214,8 +216,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     if not folder.is_dir():
         raise CommandError(f"{folder}: no such folder", status=2)
-    url = prepare_database(Settings())
-    report = asyncio.run(_import_folder(url, folder))
+    urls = prepare_database(Settings())
+    report = asyncio.run(_import_folder(urls.owner, folder))  # as the tables' owner
     print("\n".join(report.lines()))
     print(f"{report.records} records in {report.seconds:.1f} s")
     return 0

@@ -43,9 +43,10 @@ from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
 from core import migrate
-from core.database import create_pool, database_url
+from core.database import create_pool, database_urls
 from core.errors import DatabaseUnavailable, Unauthenticated
 from core.ratelimit import RateLimiter
+from core.roles import privilege_problems
 from core.settings import Settings, get_settings
 from middleware.access_log import AccessLogMiddleware
 from middleware.auth import AuthMiddleware
@@ -375,9 +376,12 @@ def policy_engine(settings: Settings) -> PolicyEngine:
 @contextlib.asynccontextmanager
 async def _lifespan(state: AppState) -> AsyncIterator[None]:
     settings = state.settings
-    url = await asyncio.to_thread(database_url, settings)
-    await asyncio.to_thread(migrate.upgrade, url)
-    pool = await create_pool(settings, url)
+    urls = await asyncio.to_thread(database_urls, settings)
+    await asyncio.to_thread(migrate.upgrade, urls.owner, urls.app_role)
+    pool = await create_pool(settings, urls.server)
+    async with pool.acquire() as conn:
+        for problem in await privilege_problems(conn):
+            log.warning("the server's database role %s: give it a role of its own (README, Database roles)", problem)
     engine = policy_engine(settings)
     engine.load_assignments((r["user_id"], r["role"], r["path"]) for r in await pool.fetch(ASSIGNMENTS_SQL))
     state.pool, state.policy = pool, engine

@@ -1,18 +1,25 @@
 """Where the database is, and the asyncpg pool over it.
 
-`database_url()` resolves the configured URL, starting the embedded PostgreSQL (pgserver)
-under the data directory when none is configured. `create_pool()` opens the asyncpg pool
-with the statement timeout every query runs under.
+`database_urls()` resolves the configured URLs: the server's (DATABASE_URL) and the owner's
+(MIGRATION_DATABASE_URL, for migrations and imports), starting the embedded PostgreSQL
+(pgserver) under the data directory when none is configured; there the two roles of
+core/roles.py are set up at every start, and the server connects as `boothgraph_app`.
+`create_pool()` opens the asyncpg pool with the statement timeout every query runs under.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 
+from core.roles import APP_ROLE, OWNER_ROLE, setup_roles
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,8 +42,77 @@ def embedded_url(data_dir: Path) -> str:
     return str(server.get_uri())
 
 
+@dataclass(frozen=True)
+class DatabaseUrls:
+    server: str  # the server's pool (the app role)
+    owner: str  # migrations and `boothgraph import` (the tables' owner)
+    app_role: str | None  # the role the owner grants the server's privileges to; None: the same role
+
+
+_roles_ready: set[Path] = set()
+
+
+def embedded_urls(data_dir: Path) -> DatabaseUrls:
+    """The embedded PostgreSQL with its two roles set up (once per process): the owner's URL and
+    the app role's, on the same socket (pgserver trusts local connections)."""
+    superuser = embedded_url(data_dir)
+    pgdata = (data_dir / "pg").resolve()
+    if pgdata not in _roles_ready:
+        _run_in_thread(_setup_embedded_roles(superuser))
+        _roles_ready.add(pgdata)
+    return DatabaseUrls(with_user(superuser, APP_ROLE), with_user(superuser, OWNER_ROLE), APP_ROLE)
+
+
+async def _setup_embedded_roles(url: str) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await setup_roles(conn, owner_role=OWNER_ROLE, app_role=APP_ROLE)
+    finally:
+        await conn.close()
+
+
+def _run_in_thread(coro: Any) -> None:
+    """Run a coroutine to completion on a thread of its own (callers may be inside a loop)."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(coro)
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="boothgraph-roles")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def with_user(url: str, user: str) -> str:
+    """`url` with its user name replaced (and no password)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{user}@{host}").geturl()
+
+
+def url_user(url: str) -> str | None:
+    return urlsplit(asyncpg_dsn(url)).username
+
+
+def database_urls(settings: Settings) -> DatabaseUrls:
+    if settings.embedded:
+        return embedded_urls(settings.data_dir)
+    server = settings.database_url
+    assert server is not None
+    owner = settings.migration_database_url or server
+    user = url_user(server)
+    separate = settings.migration_database_url is not None and user is not None and user != url_user(owner)
+    return DatabaseUrls(server, owner, user if separate else None)
+
+
 def database_url(settings: Settings) -> str:
-    return settings.database_url or embedded_url(settings.data_dir)
+    """The server's URL (the app role's on the embedded database)."""
+    return database_urls(settings).server
 
 
 def asyncpg_dsn(url: str) -> str:

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str | None = None
+    # The tables' owner, for migrations and `boothgraph import`; DATABASE_URL is then the server's
+    # own, less privileged role (core/roles.py). Unset: DATABASE_URL does both.
+    migration_database_url: str | None = None
     jwt_secret: str | None = None
     data_dir: Path = Path(".boothgraph")
     min_cell_size: int = Field(default=5, ge=1)

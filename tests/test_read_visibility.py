@@ -47,7 +47,8 @@ async def test_a_unit_above_a_deeper_assignment_is_not_visible(read_db_url: str)
     try:
         mandal = "UP-AWD-AYD-M01"
         await conn.execute(
-            "insert into assignments (user_id, role, unit_id) select $1, 'MANDAL_PRESIDENT', id from units where code = $2",
+            """insert into assignments (user_id, role, unit_id)
+               select $1, 'MANDAL_PRESIDENT', id from units where code = $2""",
             DISTRICT_PRESIDENT_LKO,
             mandal,
         )
