@@ -5,14 +5,19 @@ grant every table, a later one included."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import os
+import signal
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 
 from core import migrate
@@ -21,7 +26,7 @@ from core.roles import privilege_problems, setup_roles
 from server import build_schema
 from tests.conftest import DatabaseFactory
 from tests.dataset import load_folder
-from tests.serverkit import bearer, client_for, settings_for
+from tests.serverkit import bearer, client_for, free_port, settings_for
 from tests.writes_support import DISTRICT_CONVENOR_LKO, LKO
 
 
@@ -199,3 +204,94 @@ async def test_a_table_added_by_a_later_migration_is_granted_by_the_upgrade(role
     finally:
         await app.close()
         await owner.close()
+
+
+@pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR")
+def test_the_embedded_default_serves_as_the_app_role(tmp_path: Path) -> None:
+    """No DATABASE_URL: `demo` sets both roles up on the embedded PostgreSQL and imports as the
+    owner; `serve` then connects as boothgraph_app, which owns nothing."""
+    from pgserver._commands import POSTGRES_BIN_PATH
+
+    from tests.test_cli import _wait_healthy, command, run
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "JWT_SECRET")}
+    env.update(PYTHONPATH=str(Path(__file__).resolve().parent.parent), DATA_DIR=str(tmp_path / "data"))
+    pgdata = tmp_path / "data" / "pg"
+    try:
+        demo = run(["demo", "--preset", "tiny", "--no-serve"], env, tmp_path, timeout=300)
+        assert demo.returncode == 0, demo.stderr
+        token = next(
+            line.split("=", 1)[1]
+            for line in demo.stdout.splitlines()
+            if line.startswith("export TOKEN_DISTRICT_CONVENOR=")
+        )
+        port = free_port()
+        server = subprocess.Popen(
+            [*command(), "serve", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(base, server)
+            r = httpx.post(
+                f"{base}/graphql",
+                json={"query": "{ voters(first: 1) { edges { node { epicNumber } } } }"},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
+            assert r.status_code == 200 and len(r.json()["data"]["voters"]["edges"]) == 1, r.text
+            socket_dir = (pgdata / "postmaster.pid").read_text().splitlines()[4]
+            seen = asyncio.run(_embedded_facts(f"postgresql://postgres@/postgres?host={socket_dir}"))
+            assert seen == {
+                "server_roles": ["boothgraph_app"],
+                "superusers": [],
+                "table_owners": ["boothgraph_owner"],
+                "app_on_audit_log": ["INSERT", "SELECT"],
+            }
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+    finally:
+        if (pgdata / "postmaster.pid").exists():  # the embedded cluster outlives the commands by design
+            subprocess.run(
+                [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-w", "-m", "fast", "stop"],
+                check=False,
+                capture_output=True,
+                user="pgserver" if os.geteuid() == 0 else None,  # as pgserver runs it
+            )
+
+
+async def _embedded_facts(superuser_url: str) -> dict[str, list[str]]:
+    conn = await asyncpg.connect(superuser_url)
+    try:
+        return {
+            "server_roles": [
+                r[0]
+                for r in await conn.fetch(
+                    "select distinct usename from pg_stat_activity where application_name = 'boothgraph'"
+                )
+            ],
+            "superusers": [
+                r[0]
+                for r in await conn.fetch(
+                    "select rolname from pg_roles where rolname like 'boothgraph%' and rolsuper order by 1"
+                )
+            ],
+            "table_owners": [
+                r[0] for r in await conn.fetch("select distinct tableowner from pg_tables where schemaname = 'public'")
+            ],
+            "app_on_audit_log": [
+                r[0]
+                for r in await conn.fetch(
+                    """select privilege_type from information_schema.table_privileges
+                       where table_name = 'audit_log' and grantee = 'boothgraph_app' order by 1"""
+                )
+            ],
+        }
+    finally:
+        await conn.close()
