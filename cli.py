@@ -1,4 +1,4 @@
-"""The `boothgraph` command: serve, demo, import, token (service.md).
+"""The `boothgraph` command: serve, demo, import, token (service.md), db create-roles.
 
 Configuration comes from the environment (and `.env`): DATABASE_URL (unset: an embedded
 PostgreSQL under ./.boothgraph/), JWT_SECRET (unset: generated and kept under ./.boothgraph/
@@ -24,6 +24,7 @@ from core import migrate
 from core.auth import make_token
 from core.database import DatabaseUrls, asyncpg_dsn, database_url, database_urls
 from core.errors import BoothgraphError
+from core.roles import APP_ROLE, OWNER_ROLE
 from core.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -253,6 +254,60 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------- db ---
+async def _role_statements(url: str, owner_role: str, app_role: str) -> list[str]:
+    from core.roles import create_roles_statements, grant_statements, ownership_statements, quote_ident
+
+    conn = await _connect(url)
+    try:
+        database = await conn.fetchval("select current_database()")
+        return [
+            *create_roles_statements(owner_role=owner_role, app_role=app_role, database=database),
+            *await ownership_statements(conn, owner_role),
+            f"set role {quote_ident(owner_role)}",
+            *await grant_statements(conn, app_role),
+            "reset role",
+        ]
+    finally:
+        await conn.close()
+
+
+async def _apply_roles(url: str, owner_role: str, app_role: str) -> None:
+    from core.roles import setup_roles
+
+    conn = await _connect(url)
+    try:
+        await setup_roles(conn, owner_role=owner_role, app_role=app_role)
+    finally:
+        await conn.close()
+
+
+def cmd_db_create_roles(args: argparse.Namespace) -> int:
+    """The owner and app roles of core/roles.py on MIGRATION_DATABASE_URL (else DATABASE_URL),
+    connected as an administrator: printed as SQL, or applied with --apply."""
+    settings = Settings()
+    if settings.embedded:
+        from core.database import embedded_url
+
+        url = embedded_url(settings.data_dir)  # its superuser; `serve` sets the roles up by itself
+    else:
+        url = settings.migration_database_url or settings.database_url or ""
+    if args.apply:
+        try:
+            asyncio.run(_apply_roles(url, args.owner_role, args.app_role))
+        except asyncpg.PostgresError as exc:
+            raise CommandError(f"cannot set the roles up (connect as a superuser): {exc}") from exc
+        _say(f"roles {args.owner_role} (owner) and {args.app_role} (server) are set up")
+    else:
+        for statement in asyncio.run(_role_statements(url, args.owner_role, args.app_role)):
+            print(statement.rstrip() + ";")
+    _say(
+        f"next: alter role … password …; then DATABASE_URL=postgresql://{args.app_role}:…@host/db (the server) and "
+        f"MIGRATION_DATABASE_URL=postgresql://{args.owner_role}:…@host/db (migrations, import)"
+    )
+    return 0
+
+
 # --------------------------------------------------------------------- main ---
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="boothgraph", description="GraphQL API over booth-level voter data")
@@ -282,6 +337,16 @@ def _parser() -> argparse.ArgumentParser:
     token_p.add_argument("user_id", metavar="USER_ID")
     token_p.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid (default 3600)")
     token_p.set_defaults(handler=cmd_token)
+
+    db_p = commands.add_parser("db", help="database administration")
+    db_commands = db_p.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    roles_p = db_commands.add_parser(
+        "create-roles", help="the tables' owner and the server's least-privileged role: print the SQL, or --apply it"
+    )
+    roles_p.add_argument("--owner-role", default=OWNER_ROLE)
+    roles_p.add_argument("--app-role", default=APP_ROLE)
+    roles_p.add_argument("--apply", action="store_true", help="run it (as a superuser) instead of printing it")
+    roles_p.set_defaults(handler=cmd_db_create_roles)
     return parser
 
 

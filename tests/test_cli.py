@@ -30,7 +30,8 @@ def command() -> list[str]:
 
 
 def env_for(database_url: str | None, secret: str | None = SECRET, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "JWT_SECRET", "TEST_DATABASE_URL")}
+    unset = ("DATABASE_URL", "MIGRATION_DATABASE_URL", "JWT_SECRET", "TEST_DATABASE_URL")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env["PYTHONPATH"] = str(ROOT)
     if database_url:
         env["DATABASE_URL"] = database_url

@@ -295,3 +295,58 @@ async def _embedded_facts(superuser_url: str) -> dict[str, list[str]]:
         }
     finally:
         await conn.close()
+
+
+async def test_db_create_roles_prints_then_applies(db_factory: DatabaseFactory, tmp_path: Path) -> None:
+    """With a DATABASE_URL of one's own: `boothgraph db create-roles` prints the SQL, `--apply`
+    runs it; afterwards the app role has exactly the server's privileges."""
+    from tests.test_cli import env_for, run
+
+    url = await db_factory.create()
+    tag = uuid.uuid4().hex[:8]
+    owner, app = f"bg_owner_{tag}", f"bg_app_{tag}"
+    args = ["db", "create-roles", "--owner-role", owner, "--app-role", app]
+    try:
+        printed = run(args, env_for(url), tmp_path)
+        assert printed.returncode == 0, printed.stderr
+        lines = printed.stdout.splitlines()
+        assert f'alter table public."voters" owner to "{owner}";' in lines
+        assert f'grant select, insert on table public."audit_log" to "{app}";' in lines
+        assert f'grant select, insert, update, delete on table public."voters" to "{app}";' in lines
+        admin = await asyncpg.connect(url)
+        try:  # printing changed nothing
+            assert (
+                await admin.fetchval("select count(*) from pg_roles where rolname = any($1::text[])", [owner, app]) == 0
+            )
+            applied = run([*args, "--apply"], env_for(url), tmp_path)
+            assert applied.returncode == 0, applied.stderr
+            owners = await admin.fetch("select distinct tableowner from pg_tables where schemaname = 'public'")
+            assert [r[0] for r in owners] == [owner]
+            privileges = await admin.fetch(
+                """select table_name, string_agg(privilege_type, ',' order by privilege_type)
+                   from information_schema.table_privileges where grantee = $1 group by 1 order by 1""",
+                app,
+            )
+            assert dict(privileges) == {
+                "alembic_version": "SELECT",
+                "assignments": "DELETE,INSERT,SELECT,UPDATE",
+                "audit_log": "INSERT,SELECT",
+                "beneficiaries": "DELETE,INSERT,SELECT,UPDATE",
+                "call_assignments": "DELETE,INSERT,SELECT,UPDATE",
+                "call_logs": "DELETE,INSERT,SELECT,UPDATE",
+                "campaigns": "DELETE,INSERT,SELECT,UPDATE",
+                "schemes": "DELETE,INSERT,SELECT,UPDATE",
+                "unit_rollups": "DELETE,INSERT,SELECT,UPDATE",
+                "units": "DELETE,INSERT,SELECT,UPDATE",
+                "users": "DELETE,INSERT,SELECT,UPDATE",
+                "voters": "DELETE,INSERT,SELECT,UPDATE",
+            }
+        finally:
+            await admin.close()
+    finally:
+        await db_factory.drop(url)
+        admin = await asyncpg.connect(db_factory.server_url)
+        try:
+            await admin.execute(f"drop role if exists {app}; drop role if exists {owner}")
+        finally:
+            await admin.close()
