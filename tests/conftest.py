@@ -76,10 +76,17 @@ class DatabaseFactory:
         await self._admin(f'drop database if exists "{name}" with (force)')
 
     async def teardown(self) -> None:
+        from tests.serverkit import APP_ROLE, OWNER_ROLE
+
         for name in [*self.created, self.template]:
             try:
                 await self._admin(f'drop database if exists "{name}" with (force)')
             except Exception:  # noqa: BLE001 - best effort cleanup
+                pass
+        for role in (APP_ROLE, OWNER_ROLE):  # the test servers' roles (serverkit.as_app_role)
+            try:
+                await self._admin(f'drop role if exists "{role}"')
+            except Exception:  # noqa: BLE001 - best effort cleanup (a database still using it)
                 pass
 
 

@@ -8,6 +8,7 @@ import contextlib
 import socket
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -18,7 +19,9 @@ import uvicorn
 from strawberry.types import Info
 
 from core.auth import make_token
+from core.database import with_user
 from core.errors import Forbidden
+from core.roles import setup_roles
 from core.settings import Settings
 from resolvers.redaction import RedactedVoter
 from schema.context import Context
@@ -147,14 +150,38 @@ async def seed(url: str) -> None:
         await conn.close()
 
 
+# The roles the test servers run as (core/roles.py): cluster-wide, so named for this session;
+# tests/conftest.py drops them at the end.
+SESSION_TAG = uuid.uuid4().hex[:8]
+OWNER_ROLE = f"bg_owner_{SESSION_TAG}"
+APP_ROLE = f"bg_app_{SESSION_TAG}"
+
+
+async def as_app_role(database_url: str) -> dict[str, str]:
+    """Hands `database_url`'s database to this session's owner role and returns the settings
+    that make a server migrate as that owner and serve as the app role, as in production."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await setup_roles(conn, owner_role=OWNER_ROLE, app_role=APP_ROLE)
+    finally:
+        await conn.close()
+    return {
+        "database_url": with_user(database_url, APP_ROLE),
+        "migration_database_url": with_user(database_url, OWNER_ROLE),
+    }
+
+
 @contextlib.asynccontextmanager
 async def client_for(
-    database_url: str, *, seeded: bool = True, schema: Any = None, **overrides: Any
+    database_url: str, *, seeded: bool = True, schema: Any = None, app_role: bool = True, **overrides: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An httpx client on a fresh app (lifespan running) over `database_url`."""
+    """An httpx client on a fresh app (lifespan running) over `database_url`, connected as this
+    session's least-privileged app role (`app_role=False`: as `database_url`'s own user)."""
     if seeded:
         await seed(database_url)
-    settings = settings_for(database_url, **overrides)
+    if app_role and "migration_database_url" not in overrides:
+        overrides = {**await as_app_role(database_url), **overrides}
+    settings = settings_for(overrides.pop("database_url", database_url), **overrides)
     app = create_app(settings, schema=schema or tiny_schema(settings))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
