@@ -24,12 +24,12 @@ The result depends only on the data: candidates are tried in the order of unit c
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 Unit = str  # a unit's code
-Key = Hashable  # a breakdown key, e.g. ("caste", "OBC-03")
+Key = Any  # a breakdown key, e.g. ("caste", "OBC-03")
 Cell = tuple[Unit, Any]
 
 CANDIDATE_CAP = 20_000  # certificates examined per escalation step; the lowest steps hold few
