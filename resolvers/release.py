@@ -12,6 +12,7 @@ lock, so several workers or nodes never release at once.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ async def release(
     the caller's transaction (or one of its own); waits for a release running elsewhere."""
     async with conn.transaction():
         await conn.execute("select pg_advisory_xact_lock($1)", RELEASE_LOCK)
+        await conn.execute("set local statement_timeout = 0")  # a whole-tree release outlasts a request's limit
         return await _release(conn, booth_ids, min_cell if min_cell is not None else get_settings().min_cell_size)
 
 
@@ -51,6 +53,7 @@ async def release_due(conn: asyncpg.Connection, *, min_cell: int) -> ReleaseRepo
     async with conn.transaction():
         if not await conn.fetchval("select pg_try_advisory_xact_lock($1)", RELEASE_LOCK):
             return None
+        await conn.execute("set local statement_timeout = 0")
         last = await conn.fetchval("select min_cell from stats_release")
         if last is None or last != min_cell:
             if last is None and not await conn.fetchval("select exists (select from unit_rollups)"):
@@ -97,9 +100,13 @@ async def _release(conn: asyncpg.Connection, booth_ids: Sequence[int] | None, mi
     for r in rows:
         table = economic if r["dim"] == "economic_status" else caste
         table[(code_of[r["unit_id"]], (r["dim"], r["key"]))] = r["n"]
+    # Seconds of pure Python at scale: in a thread, so a serving worker's loop keeps turning.
     patterns = [
-        protect(unit_parent=unit_parent, key_parent=caste_key_tree(caste), booth_counts=caste, min_cell=min_cell),
-        protect(
+        await asyncio.to_thread(
+            protect, unit_parent=unit_parent, key_parent=caste_key_tree(caste), booth_counts=caste, min_cell=min_cell
+        ),
+        await asyncio.to_thread(
+            protect,
             unit_parent=unit_parent,
             key_parent={k: None for _, k in economic},
             booth_counts=economic,
