@@ -40,6 +40,7 @@ class Pattern:
     counts: dict[Cell, int] = field(default_factory=dict)  # every nonzero cell of every unit
     suppressed: set[Cell] = field(default_factory=set)
     degenerate: set[Cell] = field(default_factory=set)  # primaries no certificate protects
+    protected: set[Cell] = field(default_factory=set)  # in the support of an accepted certificate
     primaries: int = 0
 
 
@@ -109,17 +110,16 @@ def protect(
     pattern.primaries = len(primaries)
     suppressed = pattern.suppressed
     suppressed.update(primaries)
-    protected: set[Cell] = set()
+    protected = pattern.protected
     search = _Search(counts, units, keys, suppressed, min_cell)
     for cell in primaries:
-        if cell in protected:
+        if cell in protected or cell in pattern.degenerate:
             continue
         support = search.best_support(cell)
         if support is None:
             pattern.degenerate.add(cell)
             row = [(cell[0], k) for k in key_parent if (cell[0], k) in counts]
             suppressed.update(row)
-            protected.add(cell)
             continue
         suppressed.update(support)
         protected.update(support)
