@@ -4,10 +4,12 @@ see it at once; a periodic release takes a booth once MIN_CELL_SIZE of its voter
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from resolvers.release import release_due
 from schema import schema
+from tests.serverkit import client_for
 from tests.writes_support import (
     BOOTH_PRESIDENT_LKO_M01_B1,
     DISTRICT_CONVENOR_LKO,
@@ -106,3 +108,25 @@ async def test_a_write_and_an_erasure_do_not_show_until_a_release_takes_the_boot
     sc_before = before[STATE_PRESIDENT]["UP"]["byCasteCategory"]["SC"]
     assert released["UP"]["byCasteCategory"]["SC"] == sc_before + 4 - (erased_category == "SC")
     assert await world.conn.fetchval("select count(*) from release_changes") == 0
+
+
+async def test_the_server_releases_due_booths_periodically(world: World) -> None:
+    booth_id = await world.conn.fetchval("select id from units where code = $1", LKO_M01_B1)
+    await world.conn.execute(
+        "update voters set caste_category = 'ST', caste = 'ST-01' where id in "
+        "(select id from voters where booth_id = $1 order by serial_number limit 5)",
+        booth_id,
+    )
+    assert await world.conn.fetchval("select count(*) from release_changes where booth_id = $1", booth_id) == 5
+    live_sql = (
+        "select dim, key, n from {} where unit_id = $1 and dim in ('caste_category', 'caste', 'economic_status') "
+        "and n > 0 order by 1, 2"
+    )
+    live = await world.conn.fetch(live_sql.format("unit_rollups"), booth_id)
+    assert await world.conn.fetch(live_sql.format("released_cells"), booth_id) != live
+    async with client_for(world.url, seeded=False, stats_release_interval_s=0.1):
+        for _ in range(100):
+            if not await world.conn.fetchval("select count(*) from release_changes"):
+                break
+            await asyncio.sleep(0.05)
+    assert await world.conn.fetch(live_sql.format("released_cells"), booth_id) == live
