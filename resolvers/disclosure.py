@@ -68,14 +68,20 @@ class _Tree:
         tree.leaves = under
         return tree
 
-    def path(self, node: Any, below: Any) -> list[Any]:
-        """`node` and its ancestors up to, excluding, `below` (None: up to the top)."""
-        out = []
-        for n in self.chain[node]:
-            if n == below:
-                break
-            out.append(n)
-        return out
+    paths: dict[tuple[Any, Any], tuple[Any, ...]] = field(default_factory=dict)
+
+    def path(self, node: Any, below: Any) -> tuple[Any, ...]:
+        """`node` and its ancestors up to, excluding, `below` (None: up to the top). Remembered:
+        the search asks for the same few paths hundreds of thousands of times."""
+        found = self.paths.get((node, below))
+        if found is None:
+            out = []
+            for n in self.chain[node]:
+                if n == below:
+                    break
+                out.append(n)
+            found = self.paths[(node, below)] = tuple(out)
+        return found
 
 
 def protect(
@@ -211,6 +217,6 @@ class _Search:
         units, keys = self.units, self.keys
         p = units.path(b1, a)
         if b2 is not None:
-            p += units.path(b2, a)
+            p = p + units.path(b2, a)
         q = keys.path(k1, lk) + keys.path(k2, lk)
         return [(x, y) for x in p for y in q]
