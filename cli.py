@@ -1,4 +1,4 @@
-"""The `boothgraph` command: serve, demo, import, token (service.md), db create-roles.
+"""The `boothgraph` command: serve, demo, import, token (service.md), stats release, db create-roles.
 
 Configuration comes from the environment (and `.env`): DATABASE_URL (unset: an embedded
 PostgreSQL under ./.boothgraph/), JWT_SECRET (unset: generated and kept under ./.boothgraph/
@@ -224,6 +224,35 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+# -------------------------------------------------------------------- stats ---
+async def _release(url: str, min_cell: int, every_booth: bool) -> str:
+    from resolvers.release import release, release_due
+
+    conn = await _connect(url)
+    try:
+        if every_booth:
+            report = await release(conn, min_cell=min_cell)
+        else:
+            due = await release_due(conn, min_cell=min_cell)
+            if due is None:
+                return "nothing due (no booth has MIN_CELL_SIZE changed voters, or a release is running)"
+            report = due
+    finally:
+        await conn.close()
+    degenerate = f", {len(report.degenerate)} unprotectable (whole row hidden)" if report.degenerate else ""
+    return (
+        f"released {report.booths} booths: {report.cells} cells, {report.suppressed} suppressed{degenerate} "
+        f"in {report.seconds:.1f} s"
+    )
+
+
+def cmd_stats_release(args: argparse.Namespace) -> int:
+    settings = Settings()
+    urls = prepare_database(settings)
+    print(asyncio.run(_release(urls.owner, settings.min_cell_size, args.all)), flush=True)
+    return 0
+
+
 # -------------------------------------------------------------------- token ---
 async def _user_exists(url: str, user_id: str) -> bool:
     conn = await _connect(url)
@@ -332,6 +361,14 @@ def _parser() -> argparse.ArgumentParser:
     import_p = commands.add_parser("import", help="apply migrations, then import a folder of CSV files")
     import_p.add_argument("dir", metavar="DIR")
     import_p.set_defaults(handler=cmd_import)
+
+    stats_p = commands.add_parser("stats", help="statistics: `stats release` publishes the sensitive breakdowns")
+    stats_commands = stats_p.add_subparsers(dest="stats_command", required=True, metavar="STATS_COMMAND")
+    release_p = stats_commands.add_parser(
+        "release", help="release the booths due (MIN_CELL_SIZE changed voters) and decide the suppression pattern"
+    )
+    release_p.add_argument("--all", action="store_true", help="release every booth from the live counts")
+    release_p.set_defaults(handler=cmd_stats_release)
 
     token_p = commands.add_parser("token", help="print a signed access token for a user")
     token_p.add_argument("user_id", metavar="USER_ID")

@@ -60,6 +60,7 @@ from policies import PolicyEngine
 from policies.engine import default_engine
 from resolvers import audit
 from resolvers.redaction import ReadLog
+from resolvers.release import release_due
 from resolvers.unit_keys import UnitKeys
 from schema.context import Context
 from schema.extensions import graphql_extensions
@@ -369,6 +370,25 @@ async def _reload_policy_forever(engine: PolicyEngine, every_s: float) -> None:
         engine.reload_if_changed()
 
 
+async def _release_stats_forever(pool: asyncpg.Pool, min_cell: int, every_s: float) -> None:
+    """The periodic release of the sensitive breakdowns (resolvers/release.py): at start when
+    nothing was released yet, then every `every_s` the booths where MIN_CELL_SIZE voters changed.
+    An advisory lock lets one worker or node release at a time; the others skip that round."""
+    while True:
+        try:
+            async with pool.acquire() as conn:
+                report = await release_due(conn, min_cell=min_cell)
+            if report is not None:
+                log.info(
+                    "stats release: %d booths, %d cells, %d suppressed", report.booths, report.cells, report.suppressed
+                )
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a failed round is tried again next time; serving goes on
+            log.exception("stats release failed")
+        await asyncio.sleep(every_s)
+
+
 def policy_engine(settings: Settings) -> PolicyEngine:
     return PolicyEngine(settings.policy_dir) if settings.policy_dir else default_engine()
 
@@ -386,6 +406,12 @@ async def _lifespan(state: AppState) -> AsyncIterator[None]:
     engine.load_assignments((r["user_id"], r["role"], r["path"]) for r in await pool.fetch(ASSIGNMENTS_SQL))
     state.pool, state.policy = pool, engine
     reloader = asyncio.create_task(_reload_policy_forever(engine, settings.policy_reload_s), name="policy-reload")
+    releaser = None
+    if settings.stats_release_interval_s > 0:
+        releaser = asyncio.create_task(
+            _release_stats_forever(pool, settings.min_cell_size, settings.stats_release_interval_s),
+            name="stats-release",
+        )
     # What start-up built (schema, policy, 1.8 lakh assignments) lives as long as the worker:
     # move it out of the collector's sight so full collections under load stay short.
     gc.collect()
@@ -400,6 +426,10 @@ async def _lifespan(state: AppState) -> AsyncIterator[None]:
         yield
     finally:
         reloader.cancel()
+        if releaser is not None:
+            releaser.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await releaser
         state.pool = None
         try:
             await asyncio.wait_for(pool.close(), SHUTDOWN_TIMEOUT_S)

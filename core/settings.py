@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     jwt_secret: str | None = None
     data_dir: Path = Path(".boothgraph")
     min_cell_size: int = Field(default=5, ge=1)
+    # Seconds between the server's releases of the sensitive breakdowns (docs/disclosure-control.md);
+    # 0: only imports and `boothgraph stats release` release.
+    stats_release_interval_s: float = Field(default=3600.0, ge=0)
 
     # Serving
     pool_min_size: int = 2

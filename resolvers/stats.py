@@ -1,10 +1,12 @@
-"""Unit statistics for a viewer, from unit_rollups, with small-cell suppression.
+"""Unit statistics for a viewer: live from unit_rollups, sensitive breakdowns as released.
 
 Stats of unit U for a viewer: the rollups of U when U lies inside the viewer's stats.read cover,
 else the sum over the cover's units inside U (Cover.within), so nothing outside the cover is ever
-counted. Breakdowns by caste_category, caste and economic_status are suppressed (access-policy.md)
-unless voter.read_sensitive covers every unit the numbers come from. One statement for all the
-units of a batch (a page of children, a list), so `children { stats }` is not one query per unit.
+counted. Breakdowns by caste_category, caste and economic_status come from released_cells, with
+the suppression pattern decided over the whole tree at the last release (resolvers/release.py,
+docs/disclosure-control.md), unless voter.read_sensitive covers every unit the numbers come from.
+One statement for all the units of a batch (a page of children, a list), so `children { stats }`
+is not one query per unit.
 """
 
 from __future__ import annotations
@@ -52,18 +54,6 @@ class StatsData:
     by_outcome: list[BucketData] = field(default_factory=list)
 
 
-def suppress(counts: Mapping[str, int], min_cell: int) -> dict[str, int | None]:
-    """Small-cell suppression of one breakdown: counts 1..min_cell-1 become None; when exactly
-    one was, the smallest remaining non-zero count too (ties: the first key). Zeros stay."""
-    nonzero = {k: n for k, n in counts.items() if n > 0}
-    hidden = {k for k, n in nonzero.items() if n < min_cell}
-    if len(hidden) == 1:
-        rest = sorted((n, k) for k, n in nonzero.items() if k not in hidden)
-        if rest:
-            hidden.add(rest[0][1])
-    return {k: (None if k in hidden else n) for k, n in counts.items()}
-
-
 def _ordered(dim: str, counts: Mapping[str, int | None]) -> list[BucketData]:
     """Buckets of one breakdown, zeros left out: enum order where there is one, else by key."""
     order = KEY_ORDER.get(dim)
@@ -82,7 +72,13 @@ def by_count(counts: Mapping[str, int | None]) -> list[BucketData]:
     return [BucketData(k, n) for k, n in visible] + [BucketData(k, None) for k in hidden]
 
 
-def build_stats(totals: Mapping[tuple[str, str], int], *, suppress_sensitive: bool, min_cell: int) -> StatsData:
+def build_stats(
+    totals: Mapping[tuple[str, str], int],
+    *,
+    released: Mapping[tuple[str, str], int | None] | None = None,
+) -> StatsData:
+    """`totals`: live counts. `released`: the sensitive breakdowns as released (None: suppressed),
+    shown instead of the live ones to a viewer without voter.read_sensitive; None: live, clear."""
     dims: dict[str, dict[str, int]] = {}
     for (dim, key), n in totals.items():
         if n > 0:
@@ -100,12 +96,15 @@ def build_stats(totals: Mapping[tuple[str, str], int], *, suppress_sensitive: bo
         outreach_called=scalar("outreach_called"),
     )
     sensitive: dict[str, Mapping[str, int | None]] = {}
-    for dim in SENSITIVE_DIMS:
-        counts: Mapping[str, int | None] = dims.get(dim, {})
-        if suppress_sensitive:
-            counts = suppress(dims.get(dim, {}), min_cell)
-            stats.suppressed = stats.suppressed or any(n is None for n in counts.values())
-        sensitive[dim] = counts
+    if released is None:
+        for dim in SENSITIVE_DIMS:
+            sensitive[dim] = dims.get(dim, {})
+    else:
+        shown: dict[str, dict[str, int | None]] = {dim: {} for dim in SENSITIVE_DIMS}
+        for (dim, key), count in released.items():
+            shown[dim][key] = count
+        sensitive.update(shown)
+        stats.suppressed = any(c is None for c in released.values())
     stats.by_gender = _ordered("gender", dims.get("gender", {}))
     stats.by_age_band = _ordered("age_band", dims.get("age_band", {}))
     stats.by_caste_category = _ordered("caste_category", sensitive["caste_category"])
@@ -121,31 +120,56 @@ def sources_of(ctx: ReadContext, place: UnitPlace) -> tuple[UnitPlace, ...]:
     return ctx.cover("stats.read").within(place).units
 
 
+def released_sum(parts: Sequence[Mapping[tuple[str, str], tuple[int, bool]]]) -> dict[tuple[str, str], int | None]:
+    """The released cells of a sum of units: a cell is suppressed when any of its parts is, so
+    that a sum shows nothing its parts do not (docs/disclosure-control.md)."""
+    total: dict[tuple[str, str], int] = {}
+    hidden: set[tuple[str, str]] = set()
+    for part in parts:
+        for dk, (n, suppressed) in part.items():
+            total[dk] = total.get(dk, 0) + n
+            if suppressed:
+                hidden.add(dk)
+    return {dk: (None if dk in hidden else n) for dk, n in total.items()}
+
+
 async def stats_for_units(ctx: ReadContext, units: Sequence[UnitRow]) -> dict[int, StatsData]:
-    """Stats of each unit for this viewer, in one statement for all of them."""
+    """Stats of each unit for this viewer, in one statement for all of them. The sensitive
+    breakdowns come from released_cells unless voter.read_sensitive covers every source."""
     sensitive = ctx.cover("voter.read_sensitive")
     sources = {u.id: sources_of(ctx, u.place) for u in units}
+    clear = {uid: bool(srcs) and all(sensitive.covers(s) for s in srcs) for uid, srcs in sources.items()}
     ids = sorted({s.id for srcs in sources.values() for s in srcs})
+    live_sensitive = sorted({s.id for uid, srcs in sources.items() if clear[uid] for s in srcs})
+    from_release = sorted({s.id for uid, srcs in sources.items() if not clear[uid] for s in srcs})
     rows: list[Any] = []
     if ids:
-        params = SqlParams(ids)
+        params = SqlParams(ids, list(SENSITIVE_DIMS), live_sensitive, from_release)
         cond = scope_condition(ctx.cover("stats.read"), params, "u")
         rows = await ctx.pool.fetch(
-            "select r.unit_id, r.dim, r.key, r.n from unit_rollups r join units u on u.id = r.unit_id "
-            f"where r.unit_id = any($1::int[]) and r.n <> 0 and {cond}",
+            "select false as released, r.unit_id, r.dim, r.key, r.n, false as suppressed "
+            "from unit_rollups r join units u on u.id = r.unit_id "
+            "where r.unit_id = any($1::int[]) and r.n <> 0 "
+            f"and (r.dim <> all($2::text[]) or r.unit_id = any($3::int[])) and {cond} "
+            "union all "
+            "select true, c.unit_id, c.dim, c.key, c.n, c.suppressed "
+            f"from released_cells c join units u on u.id = c.unit_id where c.unit_id = any($4::int[]) and {cond}",
             *params.values,
         )
     per_unit: dict[int, dict[tuple[str, str], int]] = {}
+    per_unit_released: dict[int, dict[tuple[str, str], tuple[int, bool]]] = {}
     for row in rows:
-        per_unit.setdefault(row["unit_id"], {})[(row["dim"], row["key"])] = row["n"]
+        if row["released"]:
+            per_unit_released.setdefault(row["unit_id"], {})[(row["dim"], row["key"])] = (row["n"], row["suppressed"])
+        else:
+            per_unit.setdefault(row["unit_id"], {})[(row["dim"], row["key"])] = row["n"]
     result: dict[int, StatsData] = {}
-    min_cell = ctx.settings.min_cell_size
     for unit in units:
         srcs = sources[unit.id]
         totals: dict[tuple[str, str], int] = {}
         for src in srcs:
             for dk, n in per_unit.get(src.id, {}).items():
                 totals[dk] = totals.get(dk, 0) + n
-        clear = bool(srcs) and all(sensitive.covers(s) for s in srcs)
-        result[unit.id] = build_stats(totals, suppress_sensitive=not clear, min_cell=min_cell)
+        released = None if clear[unit.id] else released_sum([per_unit_released.get(s.id, {}) for s in srcs])
+        result[unit.id] = build_stats(totals, released=released)
     return result

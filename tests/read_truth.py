@@ -3,7 +3,10 @@ default matrix of access-policy.md (copied below by hand). Nothing here calls pr
 policy or redaction code: it is the independent oracle the API is compared with.
 
 The database is asked only for what the CSV files cannot say: the ids it gave to units and
-voters (for node ids and the SERIAL order) and the order of lower(name) under its collation.
+voters (for node ids and the SERIAL order), the order of lower(name) under its collation, and
+which released cells the last release suppressed (the pattern is a decision over the whole tree,
+audited on its own by tests/test_disclosure_audit.py; here: shown counts are the true ones, a
+sum of units hides a cell when any of its units does).
 """
 
 from __future__ import annotations
@@ -86,17 +89,9 @@ def band(age: int) -> str:
     return "61+"
 
 
-def suppress_truth(counts: dict[str, int], min_cell: int) -> dict[str, int | None]:
-    """access-policy.md, small-cell suppression, written again for the oracle."""
-    small = [k for k, n in counts.items() if 0 < n < min_cell]
-    out: dict[str, int | None] = dict(counts)
-    for k in small:
-        out[k] = None
-    if len(small) == 1:
-        rest = [(n, k) for k, n in counts.items() if n >= min_cell]
-        if rest:
-            out[min(rest)[1]] = None
-    return out
+def suppress_truth(counts: dict[str, int], hidden: set[str]) -> dict[str, int | None]:
+    """The released breakdown: true counts, None where the release suppressed the key."""
+    return {k: (None if k in hidden else n) for k, n in counts.items()}
 
 
 @dataclass
@@ -113,6 +108,7 @@ class Truth:
     unit_id: dict[str, int] = field(default_factory=dict)
     voter_id: dict[str, int] = field(default_factory=dict)
     name_rank: dict[str, int] = field(default_factory=dict)
+    released_hidden: set[tuple[str, str, str]] = field(default_factory=set)  # (unit code, dim, key)
 
     @classmethod
     async def load(cls, folder: Path, pool: asyncpg.Pool) -> Truth:
@@ -136,7 +132,14 @@ class Truth:
         t.voter_id = {r["epic_number"]: r["id"] for r in await pool.fetch("select id, epic_number from voters")}
         rows = await pool.fetch("select epic_number from voters order by lower(name), id")
         t.name_rank = {r["epic_number"]: i for i, r in enumerate(rows)}
+        await t.load_release(pool)
         return t
+
+    async def load_release(self, pool: asyncpg.Pool) -> None:
+        rows = await pool.fetch(
+            "select u.code, c.dim, c.key from released_cells c join units u on u.id = c.unit_id where c.suppressed"
+        )
+        self.released_hidden = {(r["code"], r["dim"], r["key"]) for r in rows}
 
     # ------------------------------------------------------------- the tree ---
     def under(self, code: str, ancestor: str) -> bool:
@@ -249,23 +252,40 @@ class Truth:
         return sorted((v for v in reachable if self.matches(v, flt)), key=self.sort_key(order))
 
     # ---------------------------------------------------------------- stats ---
-    def stats(self, user: str, code: str, min_cell: int = 5, top: int = 20) -> dict[str, Any]:
+    def stats_sources(self, user: str, code: str) -> list[str]:
+        """The units whose counts make up `code`'s stats for `user`: itself inside the stats.read
+        scope, else the topmost stats.read assignments under it."""
+        if self.has(user, "stats.read", code):
+            return [code]
+        inside = {at for role, at in self.assignments.get(user, []) if "stats.read" in MATRIX[role]}
+        inside = {at for at in inside if self.under(at, code)}
+        return sorted(at for at in inside if not any(o != at and self.under(at, o) for o in inside))
+
+    def stats(self, user: str, code: str, top: int = 20) -> dict[str, Any]:
         counted = [v for v in self.voters_under(code) if self.has(user, "stats.read", v["booth_code"])]
         clear = all(self.has(user, "voter.read_sensitive", v["booth_code"]) for v in counted)
+        sources = self.stats_sources(user, code)
+
+        def hidden_keys(dim: str) -> set[str]:
+            return {k for c, d, k in self.released_hidden if d == dim and c in sources}
 
         def buckets(counter: Counter[str], order: tuple[str, ...] | None) -> list[dict[str, Any]]:
             keys = [k for k in (order or sorted(counter)) if counter.get(k)]
             return [{"key": k, "count": counter[k]} for k in keys]
 
-        def hidden(counter: Counter[str], order: tuple[str, ...] | None) -> tuple[list[dict[str, Any]], bool]:
-            shown = dict(counter) if clear else suppress_truth(dict(counter), min_cell)
+        def hidden(counter: Counter[str], order: tuple[str, ...] | None, dim: str) -> tuple[list[dict[str, Any]], bool]:
+            shown = dict(counter) if clear else suppress_truth(dict(counter), hidden_keys(dim))
             keys = [k for k in (order or sorted(counter)) if counter.get(k)]
             return [{"key": k, "count": shown[k]} for k in keys], any(shown[k] is None for k in keys)
 
-        cat, s1 = hidden(Counter(v["caste_category"] for v in counted if v["caste_category"]), CATEGORY_ORDER)
-        eco, s2 = hidden(Counter(v["economic_status"] for v in counted if v["economic_status"]), ECONOMIC_ORDER)
+        cat, s1 = hidden(
+            Counter(v["caste_category"] for v in counted if v["caste_category"]), CATEGORY_ORDER, "caste_category"
+        )
+        eco, s2 = hidden(
+            Counter(v["economic_status"] for v in counted if v["economic_status"]), ECONOMIC_ORDER, "economic_status"
+        )
         castes = Counter(v["caste"] for v in counted if v["caste"])
-        shown_castes = dict(castes) if clear else suppress_truth(dict(castes), min_cell)
+        shown_castes = dict(castes) if clear else suppress_truth(dict(castes), hidden_keys("caste"))
         visible = sorted(((k, n) for k, n in shown_castes.items() if n is not None), key=lambda kn: (-kn[1], kn[0]))
         suppressed_castes = sorted(k for k, n in shown_castes.items() if n is None)
         by_caste = [{"key": k, "count": n} for k, n in visible] + [{"key": k, "count": None} for k in suppressed_castes]

@@ -207,3 +207,14 @@ def test_demo_loads_once_and_prints_tokens(database_url: str, tmp_path: Path) ->
     second = run(["demo", "--preset", "tiny", "--no-serve"], env, tmp_path, timeout=300)
     assert second.returncode == 0
     assert "skipping" in second.stderr
+
+
+@needs_importer
+def test_stats_release(database_url: str, tiny_dataset: Path, tmp_path: Path) -> None:
+    assert run(["import", str(tiny_dataset)], env_for(database_url), tmp_path, timeout=300).returncode == 0
+    due = run(["stats", "release"], env_for(database_url), tmp_path)
+    assert due.returncode == 0, due.stderr
+    assert due.stdout.startswith("nothing due"), due.stdout
+    everything = run(["stats", "release", "--all"], env_for(database_url, MIN_CELL_SIZE="7"), tmp_path)
+    assert everything.returncode == 0, everything.stderr
+    assert everything.stdout.startswith("released 20 booths: "), everything.stdout

@@ -25,6 +25,7 @@ from pathlib import Path
 import asyncpg
 
 from core.errors import BadUserInput, BoothgraphError, CsvImportError
+from resolvers.release import release
 from transfer import spec
 from transfer.bulk import BULK_ROWS, estimated_rows, is_superuser, local_settings, without_row_triggers
 from transfer.checks import check_cells, check_unique
@@ -136,6 +137,10 @@ async def _load(
         # time): a superuser skips the foreign-key check of each rollup row (~1 s per million voters).
         async with without_row_triggers(conn, superuser):
             await conn.execute("select refresh_rollups($1::int[], $2::int[])", sorted(booths), sorted(extra))
+        bar.step("releasing statistics")
+        # The released layer takes every booth the import touched (all of them the first time).
+        first = not await conn.fetchval("select exists (select from stats_release)")
+        await release(conn, booth_ids=None if first else sorted(booths))
     report.touched_booth_ids = sorted(booths)
     report.touched_unit_ids = sorted(scope.touched | extra)
     bar.step("audit")

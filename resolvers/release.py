@@ -1,0 +1,158 @@
+"""Release the sensitive breakdowns: the layer viewers without voter.read_sensitive read.
+
+A release copies the live counts (unit_rollups) of the booths that are due into released_cells,
+sums every unit above from the released booths, and decides the suppression pattern over the
+whole tree (resolvers/disclosure.py). Booths that are not due keep their released counts, so one
+survey write or erasure never shows in the released layer on its own (docs/disclosure-control.md).
+
+Runs at the end of every import (its booths), from `boothgraph stats release`, and periodically
+in the server (booths where at least MIN_CELL_SIZE voters changed). One at a time: an advisory
+lock, so several workers or nodes never release at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from core.settings import get_settings
+from resolvers.disclosure import Cell, Pattern, protect
+
+RELEASE_LOCK = 74213  # pg_advisory_xact_lock key; 74211 migrations, 74212 imports
+SENSITIVE_DIMS = ("caste_category", "caste", "economic_status")
+
+
+@dataclass(slots=True)
+class ReleaseReport:
+    booths: int = 0  # booths whose counts were taken from the live rollups
+    cells: int = 0
+    suppressed: int = 0
+    degenerate: list[tuple[str, str, str]] = field(default_factory=list)  # (unit code, dim, key)
+    seconds: float = 0.0
+
+
+async def release(
+    conn: asyncpg.Connection, *, booth_ids: Sequence[int] | None = None, min_cell: int | None = None
+) -> ReleaseReport:
+    """Release `booth_ids` (None: every booth) and recompute the pattern over the whole tree, in
+    the caller's transaction (or one of its own); waits for a release running elsewhere."""
+    async with conn.transaction():
+        await conn.execute("select pg_advisory_xact_lock($1)", RELEASE_LOCK)
+        await conn.execute("set local statement_timeout = 0")  # a whole-tree release outlasts a request's limit
+        return await _release(conn, booth_ids, min_cell if min_cell is not None else get_settings().min_cell_size)
+
+
+async def release_due(conn: asyncpg.Connection, *, min_cell: int) -> ReleaseReport | None:
+    """The periodic release: every booth when nothing was released yet (or with another
+    MIN_CELL_SIZE), else the booths where at least `min_cell` voters' sensitive fields changed.
+    None when another release holds the lock or nothing is due."""
+    async with conn.transaction():
+        if not await conn.fetchval("select pg_try_advisory_xact_lock($1)", RELEASE_LOCK):
+            return None
+        await conn.execute("set local statement_timeout = 0")
+        last = await conn.fetchval("select min_cell from stats_release")
+        if last is None or last != min_cell:
+            if last is None and not await conn.fetchval("select exists (select from unit_rollups)"):
+                return None
+            return await _release(conn, None, min_cell)
+        due = await conn.fetchval(
+            "select coalesce(array_agg(booth_id order by booth_id), '{}') from "
+            "(select booth_id from release_changes group by booth_id having count(*) >= $1) d",
+            min_cell,
+        )
+        if not due:
+            return None
+        return await _release(conn, due, min_cell)
+
+
+async def _release(conn: asyncpg.Connection, booth_ids: Sequence[int] | None, min_cell: int) -> ReleaseReport:
+    started = time.perf_counter()
+    report = ReleaseReport()
+    if booth_ids is None:
+        booth_ids = await conn.fetchval("select coalesce(array_agg(id), '{}') from units where level = 'BOOTH'")
+    report.booths = len(booth_ids)
+    await conn.execute("delete from released_cells where unit_id = any($1::int[])", booth_ids)
+    await conn.execute(
+        "insert into released_cells (unit_id, dim, key, n, suppressed) "
+        "select unit_id, dim, key, n, false from unit_rollups "
+        "where unit_id = any($1::int[]) and dim = any($2::text[]) and n > 0",
+        booth_ids,
+        list(SENSITIVE_DIMS),
+    )
+    await conn.execute("delete from release_changes where booth_id = any($1::int[])", booth_ids)
+
+    units = await conn.fetch(
+        "select u.id, u.code, p.code as parent from units u left join units p on p.id = u.parent_id"
+    )
+    code_of = {r["id"]: r["code"] for r in units}
+    id_of = {r["code"]: r["id"] for r in units}
+    unit_parent = {r["code"]: r["parent"] for r in units}
+    caste: dict[Cell, int] = {}
+    economic: dict[Cell, int] = {}
+    rows = await conn.fetch(
+        "select c.unit_id, c.dim, c.key, c.n from released_cells c join units u on u.id = c.unit_id "
+        "where u.level = 'BOOTH'"
+    )
+    for r in rows:
+        table = economic if r["dim"] == "economic_status" else caste
+        table[(code_of[r["unit_id"]], (r["dim"], r["key"]))] = r["n"]
+    # Seconds of pure Python at scale: in a thread, so a serving worker's loop keeps turning.
+    patterns = [
+        await asyncio.to_thread(
+            protect, unit_parent=unit_parent, key_parent=caste_key_tree(caste), booth_counts=caste, min_cell=min_cell
+        ),
+        await asyncio.to_thread(
+            protect,
+            unit_parent=unit_parent,
+            key_parent={k: None for _, k in economic},
+            booth_counts=economic,
+            min_cell=min_cell,
+        ),
+    ]
+    records = [
+        (id_of[unit], dim, key, n, (unit, (dim, key)) in p.suppressed)
+        for p in patterns
+        for (unit, (dim, key)), n in p.counts.items()
+    ]
+    await conn.execute("delete from released_cells")
+    await conn.copy_records_to_table(
+        "released_cells", records=records, columns=["unit_id", "dim", "key", "n", "suppressed"]
+    )
+    report.cells = len(records)
+    report.suppressed = sum(len(p.suppressed) for p in patterns)
+    report.degenerate = sorted((u, d, k) for p in patterns for (u, (d, k)) in p.degenerate)
+    await conn.execute(
+        "insert into stats_release (id, released_at, min_cell, booths, cells, suppressed, degenerate) "
+        "values (true, now(), $1, $2, $3, $4, $5) on conflict (id) do update set "
+        "released_at = excluded.released_at, min_cell = excluded.min_cell, booths = excluded.booths, "
+        "cells = excluded.cells, suppressed = excluded.suppressed, degenerate = excluded.degenerate",
+        min_cell,
+        report.booths,
+        report.cells,
+        report.suppressed,
+        len(report.degenerate),
+    )
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def caste_key_tree(counts: dict[Cell, int]) -> dict[tuple[str, str], tuple[str, str] | None]:
+    """TOTAL -> category -> castes. A caste's category is its code's prefix before '-' (`OBC-03`
+    is OBC); a caste whose prefix is no category seen in the data is a group of its own, directly
+    under the total (it then has no category cell to hide behind, only other keys)."""
+    categories = {key for _, (dim, key) in counts if dim == "caste_category"}
+    tree: dict[tuple[str, str], tuple[str, str] | None] = {}
+    for _, (dim, key) in counts:
+        if dim == "caste_category":
+            tree[(dim, key)] = None
+        else:
+            prefix = key.split("-", 1)[0]
+            tree[(dim, key)] = ("caste_category", prefix) if prefix in categories and "-" in key else None
+    return tree
+
+
+__all__ = ["Pattern", "ReleaseReport", "release", "release_due", "caste_key_tree"]
