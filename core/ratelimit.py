@@ -31,16 +31,17 @@ class RateLimiter:
         # key -> (tokens left, time of the last refill); least recently used first.
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
-    def acquire(self, key: str) -> float:
-        """Take one token for `key`. Returns 0.0 when allowed, else the seconds to wait."""
+    def acquire(self, key: str, count: int = 1) -> float:
+        """Take `count` tokens for `key` (one per operation: a batch of N takes N). Returns 0.0
+        when allowed, else the seconds to wait; a refused request takes nothing."""
         now = self._clock()
         tokens, last = self._buckets.pop(key, (self.burst, now))
         tokens = min(self.burst, tokens + (now - last) * self.rate)
         wait = 0.0
-        if tokens >= 1.0:
-            tokens -= 1.0
+        if tokens >= count:
+            tokens -= count
         else:
-            wait = (1.0 - tokens) / self.rate
+            wait = (min(count, self.burst) - tokens) / self.rate
         self._buckets[key] = (tokens, now)
         if len(self._buckets) > self.max_keys:
             self._buckets.popitem(last=False)

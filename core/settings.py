@@ -52,9 +52,23 @@ class Settings(BaseSettings):
     max_cost: int = 50_000
     max_batch: int = 10
 
-    # Per-user rate limit: a token bucket per user id, per worker process.
+    # Per-user rate limit: a token bucket per user id, per worker process; each operation of a
+    # batch takes a token.
     rate_limit_per_s: float = 50.0
     rate_limit_burst: int = 100
+
+    # One user's share of the database (core/connections.py), per worker process: pooled
+    # connections held at once (0: half of POOL_MAX_SIZE, rounded up), and round trips to the
+    # database per HTTP request (a batch's operations together).
+    user_pool_share: int = Field(default=0, ge=0)
+    max_statements: int = Field(default=200, ge=1)
+
+    # CSV exports (transfer/http.py), per worker process: how many stream at once (each holds a
+    # pooled connection while it streams), how many per user (more: 429), and how long one chunk
+    # may wait for a client that does not read before the stream is cut and its connection freed.
+    export_concurrency: int = Field(default=2, ge=1)
+    exports_per_user: int = Field(default=1, ge=1)
+    export_send_timeout_s: float = Field(default=10.0, gt=0)
 
     # Policy files; the enforcer reloads them when they change.
     policy_dir: Path | None = None
@@ -66,6 +80,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [o.strip() for o in value.split(",") if o.strip()]
         return value
+
+    @property
+    def pool_share(self) -> int:
+        """Pooled connections one user may hold at once."""
+        return self.user_pool_share or max(1, -(-self.pool_max_size // 2))
 
     @property
     def embedded(self) -> bool:

@@ -1,25 +1,23 @@
 """Loads the viewer (user and current assignments) from the database for every authenticated
 request, into `scope["state"]["viewer"]`: roles are never taken from the token, so a revoked
-role stops working at once in every server process. An unknown user gets 401. The pool is
-acquired with a timeout, so a saturated or unreachable database fails fast."""
+role stops working at once in every server process. An unknown user gets 401. The connection
+is taken through the gate (core/connections.py): a bounded wait within the user's share, so a
+saturated or unreachable database fails fast."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import asyncpg
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from core.connections import ConnectionGate
 from core.viewer import load_viewer
 from middleware.auth import CHALLENGE
 from middleware.responses import send_error
 
 
 class ViewerMiddleware:
-    def __init__(self, app: ASGIApp, pool: Callable[[], asyncpg.Pool], acquire_timeout_s: float) -> None:
+    def __init__(self, app: ASGIApp, connections: ConnectionGate) -> None:
         self.app = app
-        self.pool = pool
-        self.acquire_timeout_s = acquire_timeout_s
+        self.connections = connections
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         user_id = scope.get("state", {}).get("user_id") if scope["type"] == "http" else None
@@ -28,7 +26,7 @@ class ViewerMiddleware:
             return
         # A database that is down or too slow raises here: DatabaseUnavailableMiddleware
         # (outside this one) turns that into 503.
-        async with self.pool().acquire(timeout=self.acquire_timeout_s) as conn:
+        async with self.connections.acquire(user_id) as conn:
             viewer = await load_viewer(conn, user_id)
         if viewer is None:
             await send_error(send, 401, "UNAUTHENTICATED", "The token's user does not exist", CHALLENGE)

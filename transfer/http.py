@@ -21,6 +21,7 @@ import csv
 import dataclasses
 import logging
 import tempfile
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +31,21 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from core.auth import bearer_token, user_id_from_token
 from core.availability import as_unavailable, is_database_unavailable
+from core.connections import ConnectionGate
 from core.errors import BadUserInput, BoothgraphError, DatabaseUnavailable, Forbidden, NotFound, Unauthenticated
+from core.export_slots import ExportSlots
 from core.settings import Settings
 from core.viewer import UNIT_PLACE_COLUMNS, UnitPlace, Viewer, load_viewer, unit_place
 from policies import PolicyEngine
 from resolvers.guard import find_unit, visible_cover
 from resolvers.roles import granting_rank
 from transfer.export import prepare_export, stream_export
+from transfer.export_response import ExportResponse
 
 log = logging.getLogger("boothgraph.transfer")
 
@@ -68,6 +72,8 @@ def error_response(exc: BoothgraphError) -> Response:
     response = _json(STATUS.get(exc.code, 500), {"errors": [{"message": exc.message, "extensions": extensions}]})
     if exc.code == "UNAUTHENTICATED":
         response.headers["www-authenticate"] = "Bearer"
+    if exc.code in ("RATE_LIMITED", "SERVICE_UNAVAILABLE"):
+        response.headers["retry-after"] = "1"
     return response
 
 
@@ -115,7 +121,25 @@ async def authenticate(request: Request) -> Viewer:
 
 
 # ---------------------------------------------------------------------------- export ---
+def export_limits(request: Request, pool: asyncpg.Pool, settings: Settings) -> tuple[ConnectionGate, ExportSlots]:
+    """The worker's connection gate and export slots: server.AppState's, else made once here."""
+    state = getattr(request.app.state, "boothgraph", None) or request.app.state
+    gate, slots = getattr(state, "connections", None), getattr(state, "exports", None)
+    if gate is None or slots is None:
+        gate = ConnectionGate(lambda: pool, timeout_s=settings.connect_timeout_s, share=settings.pool_share)
+        slots = ExportSlots(
+            concurrency=settings.export_concurrency,
+            per_user=settings.exports_per_user,
+            wait_s=settings.connect_timeout_s,
+        )
+        state.connections, state.exports = gate, slots
+    return gate, slots
+
+
 async def export_endpoint(request: Request) -> Response:
+    # The export slot and the connection are taken here, before the 200 goes out, and handed to
+    # the response, which gives them back when the stream ends or is cut (export_response.py).
+    closing = AsyncExitStack()
     try:
         viewer = await authenticate(request)
         unit = request.query_params.get("unit")
@@ -123,18 +147,24 @@ async def export_endpoint(request: Request) -> Response:
             raise BadUserInput("Query parameter unit=CODE is required", argument="unit")
         if "\x00" in unit:  # PostgreSQL's text holds no NUL: not a unit code, and no 500
             raise BadUserInput("Query parameter unit must not contain the character U+0000", argument="unit")
-        pool, policy, _, _ = services(request)
-        async with pool.acquire() as conn:
-            plan = await prepare_export(conn, viewer, policy, unit)
+        pool, policy, settings, _ = services(request)
+        gate, slots = export_limits(request, pool, settings)
+        await closing.enter_async_context(slots.slot(viewer.user_id))
+        conn = await closing.enter_async_context(gate.acquire(viewer.user_id))
+        plan = await prepare_export(conn, viewer, policy, unit)
     except BoothgraphError as exc:
+        await closing.aclose()
         return error_response(exc)
     except Exception as exc:
+        await closing.aclose()
         if is_database_unavailable(exc):
             return error_response(as_unavailable(exc))
         log.exception("export failed")
         return internal_error()
-    return StreamingResponse(
-        stream_export(pool, plan),
+    return ExportResponse(
+        stream_export(conn, plan),
+        send_timeout_s=settings.export_send_timeout_s,
+        closing=closing,
         media_type="text/csv; charset=utf-8",
         headers={
             "content-disposition": f'attachment; filename="voters-{plan.unit.code}.csv"',
@@ -252,7 +282,7 @@ def _result_body(result: Any) -> Any:
 async def import_endpoint(request: Request) -> Response:
     try:
         viewer = await authenticate(request)
-        pool, policy, _, _ = services(request)
+        pool, policy, settings, _ = services(request)
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise BadUserInput("POST /import takes multipart/form-data, one part per CSV file")
         from transfer.importer import import_folder  # the transfer helper's module
@@ -274,7 +304,7 @@ async def import_endpoint(request: Request) -> Response:
                     with (folder / name).open("wb") as out:
                         while chunk := await upload.read(CHUNK):
                             out.write(chunk)
-                async with pool.acquire() as conn:
+                async with pool.acquire(timeout=settings.connect_timeout_s) as conn:  # bounded wait: 503
                     await check_reference_rows(conn, viewer, policy, folder, set(parts))
                     if "assignments.csv" in parts:
                         await check_assignment_rows(conn, viewer, policy, folder)

@@ -8,10 +8,15 @@ the document, the schema and the variables:
 
 `size` is how many objects a field can return:
 - a field with a paging argument (`first`, `last`, `top`, `limit`) returns at most that many:
-  the value given in the query, else the variable's value, else the variable's default,
-  else the argument's default in the schema (`voters(first: Int = 50)` costs 50 per node
-  when `first` is left out). Values are clamped to 0..`max_page`: a larger `first` is
-  refused by the resolver anyway (BAD_USER_INPUT), and must not be reported as too complex;
+  the argument's value exactly as graphql-core will hand it to the resolver. The variables are
+  coerced first (graphql-core's own `get_variable_values`: `500.0` for an Int is 500, a
+  variable's default applies when it is left out), then the field's arguments
+  (`get_argument_values`: a literal, a variable, the argument's default in the schema). What
+  is priced is what runs, whatever form the number took; an explicit null is priced as the
+  schema's default, which is what the resolvers use for it. Values are clamped to
+  0..`max_page`: a larger `first` is refused by the resolver anyway (BAD_USER_INPUT), and must
+  not be reported as too complex. Variables that do not coerce cost nothing: such an
+  operation does not run;
 - the `edges` / `nodes` list of a `…Connection` type is the page its parent field already
   paid for: size 1;
 - any other list field: `default_list_size` (10);
@@ -33,19 +38,19 @@ from typing import Any
 
 from graphql import (
     FieldNode,
-    GraphQLArgument,
     GraphQLError,
     GraphQLField,
     GraphQLSchema,
-    IntValueNode,
-    NullValueNode,
+    ListValueNode,
+    ObjectValueNode,
+    OperationDefinitionNode,
+    ValueNode,
     VariableNode,
     get_named_type,
     get_nullable_type,
     is_list_type,
-    value_from_ast_untyped,
 )
-from graphql.pyutils import Undefined
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
 
 from schema.extensions.fragments import FragmentFold
@@ -59,24 +64,17 @@ class Cost(FragmentFold):
         self,
         definitions: Iterable[Any],
         schema: GraphQLSchema,
-        variables: Mapping[str, Any],
+        variables: VariableValues,
         *,
         max_page: int = 500,
         default_list_size: int = 10,
     ) -> None:
         super().__init__(definitions)
         self.schema = schema
-        self.variables = dict(variables)
+        self.variables = variables
         self.read: set[str] = set()  # the variables the cost depends on
         self.max_page = max_page
         self.default_list_size = default_list_size
-
-    def with_variable_defaults(self, operation: Any) -> Cost:
-        for definition in operation.variable_definitions or ():
-            name = definition.variable.name.value
-            if name not in self.variables and definition.default_value is not None:
-                self.variables[name] = value_from_ast_untyped(definition.default_value)
-        return self
 
     def fragment_parent(self, type_condition: str | None, parent: Any) -> Any:
         return self.schema.get_type(type_condition) if type_condition else parent
@@ -93,7 +91,9 @@ class Cost(FragmentFold):
     def size(self, node: FieldNode, definition: GraphQLField, parent: Any) -> int:
         for name in PAGE_ARGUMENTS:
             if name in definition.args:
-                value = self.argument(node, name, definition.args[name])
+                value = self.argument(node, name, definition)
+                if value is None:  # null: the resolvers use the schema's default
+                    value = definition.args[name].default_value
                 if isinstance(value, int) and not isinstance(value, bool):
                     return min(max(value, 0), self.max_page)
                 return self.default_list_size
@@ -103,22 +103,35 @@ class Cost(FragmentFold):
             return self.default_list_size
         return 1
 
-    def argument(self, node: FieldNode, name: str, definition: GraphQLArgument) -> Any:
+    def argument(self, node: FieldNode, name: str, definition: GraphQLField) -> Any:
+        """The value of argument `name` as the executor passes it to the resolver."""
         for argument in node.arguments or ():
-            if argument.name.value != name:
-                continue
-            value = argument.value
-            if isinstance(value, VariableNode):
-                self.read.add(value.name.value)
-                found = self.variables.get(value.name.value)
-                if found is not None:
-                    return found
-            elif isinstance(value, IntValueNode):
-                return int(value.value)
-            elif not isinstance(value, NullValueNode):
-                return None
-        default = definition.default_value
-        return None if default is Undefined else default
+            if argument.name.value == name:
+                self.read.update(variables_in(argument.value))
+        try:
+            return get_argument_values(definition, node, self.variables).get(name)
+        except GraphQLError:  # the field fails before its resolver runs
+            return None
+
+
+def variables_in(value: ValueNode) -> set[str]:
+    """Names of the variables used anywhere in an argument's value (lists, input objects)."""
+    if isinstance(value, VariableNode):
+        return {value.name.value}
+    if isinstance(value, ListValueNode):
+        return set().union(*(variables_in(v) for v in value.values))
+    if isinstance(value, ObjectValueNode):
+        return set().union(*(variables_in(f.value) for f in value.fields))
+    return set()
+
+
+def coerce_variables(
+    schema: GraphQLSchema, operation: OperationDefinitionNode, variables: Mapping[str, Any] | None
+) -> VariableValues | None:
+    """The operation's variables coerced as graphql-core's executor coerces them, or None when
+    they do not coerce (the operation is then refused without running)."""
+    coerced = get_variable_values(schema, operation.variable_definitions or (), dict(variables or {}), max_errors=1)
+    return None if isinstance(coerced, list) else coerced
 
 
 def operation_cost(
@@ -129,15 +142,29 @@ def operation_cost(
     read: set[str] | None = None,
     **options: int,
 ) -> int | None:
-    """The cost of the operation that would run, or None when there is no single one. The
-    names of the variables it depends on are added to `read`."""
+    """The cost of the operation that would run, or None when there is no single one or its
+    variables do not coerce. The names of the variables it depends on are added to `read`."""
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return None
+    coerced = coerce_variables(schema, operation, variables)
+    if coerced is None:
+        return None
+    return coerced_operation_cost(schema, document, operation, coerced, read, **options)
+
+
+def coerced_operation_cost(
+    schema: GraphQLSchema,
+    document: Any,
+    operation: OperationDefinitionNode,
+    variables: VariableValues,
+    read: set[str] | None = None,
+    **options: int,
+) -> int | None:
     root = schema.get_root_type(operation.operation)
     if root is None:
         return None
-    cost = Cost(document.definitions, schema, variables or {}, **options).with_variable_defaults(operation)
+    cost = Cost(document.definitions, schema, variables, **options)
     value = cost.selections(operation.selection_set, root)
     if read is not None:
         read |= cost.read
@@ -160,17 +187,18 @@ def _values(variables: Mapping[str, Any], names: tuple[str, ...]) -> tuple[Any, 
 
 
 class CostMemo:
-    """`operation_cost` remembered per document and operation, keyed by the values of the
-    variables the cost depends on (the paging ones): the same query with another booth or EPIC
-    costs the same, and is not walked again. Bounded: `maxsize` documents, `per_document`
-    variable combinations each. A RecursionError counts as over the limit."""
+    """`operation_cost` remembered per document and operation, keyed by the coerced values of
+    the variables the cost depends on (the paging ones): the same query with another booth or
+    EPIC costs the same, and is not walked again, while `500`, `500.0` and a default of 500 are
+    one key because they run alike. Bounded: `maxsize` documents, `per_document` variable
+    combinations each. A RecursionError counts as over the limit."""
 
     def __init__(self, max_cost: int, *, maxsize: int = 1024, per_document: int = 64, **options: int) -> None:
         self.max_cost = max_cost
         self.maxsize = maxsize
         self.per_document = per_document
         self.options = options
-        # (query, operation name) -> (names of the variables read, {their values: cost})
+        # (query, operation name) -> (names of the variables read, {their coerced values: cost})
         self._memo: dict[tuple[str, str | None], tuple[tuple[str, ...], dict[tuple[Any, ...], int | None]]] = {}
 
     def cost(
@@ -181,21 +209,30 @@ class CostMemo:
         operation_name: str | None,
         variables: Mapping[str, Any] | None,
     ) -> int | None:
-        variables = variables or {}
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            return None
+        try:
+            coerced = coerce_variables(schema, operation, variables)
+        except RecursionError:
+            return self.max_cost + 1
+        if coerced is None:  # refused by graphql-core before anything runs
+            return None
+        values = coerced.coerced
         entry = self._memo.get((query, operation_name))
         if entry is not None:
             names, costs = entry
-            key = _values(variables, names)
+            key = _values(values, names)
             try:
                 return costs[key]
             except KeyError:
                 pass
             except TypeError:  # an unhashable value (a list): no memo for it
-                return self._compute(schema, document, operation_name, variables, set())
+                return self._compute(schema, document, operation, coerced, set())
         read: set[str] = set()
-        cost = self._compute(schema, document, operation_name, variables, read)
+        cost = self._compute(schema, document, operation, coerced, read)
         names = tuple(sorted(read))
-        key = _values(variables, names)
+        key = _values(values, names)
         try:
             hash(key)
         except TypeError:
@@ -213,11 +250,11 @@ class CostMemo:
         self,
         schema: GraphQLSchema,
         document: Any,
-        operation_name: str | None,
-        variables: Mapping[str, Any],
+        operation: OperationDefinitionNode,
+        variables: VariableValues,
         read: set[str],
     ) -> int | None:
         try:
-            return operation_cost(schema, document, operation_name, variables, read, **self.options)
+            return coerced_operation_cost(schema, document, operation, variables, read, **self.options)
         except RecursionError:
             return self.max_cost + 1

@@ -9,7 +9,8 @@ does the same work with four hooks:
 - on_parse: a cached parse (parser_cache.py: a document that does not parse is left to
   strawberry, so its syntax error is reported the ordinary way);
 - on_validate: a cached validation, keyed by schema, document and rules;
-- on_execute: the cost limit (cost.py), refused before anything runs.
+- on_execute: the cost limit (cost.py), refused before anything runs; the operations of a
+  batch share one MAX_COST.
 
 Pass `operation_guard(settings)` (a factory): strawberry builds one instance per request.
 """
@@ -98,9 +99,25 @@ class OperationGuard(MaskErrorsWithCodes):
                 context.operation_name,
                 context.variables,
             )
-            if cost is not None and cost > self.cost.max_cost:
-                context.result = ExecutionResult(data=None, errors=[cost_error(cost, self.cost.max_cost)])
+            if cost is not None:
+                # The operations of a batch share one request context, so MAX_COST caps their
+                # sum: ten operations of 5,000 fill the budget once, not ten times.
+                memo = request_memo(context.context)
+                total = cost + memo.get(SPENT, 0)
+                if total > self.cost.max_cost:
+                    context.result = ExecutionResult(data=None, errors=[cost_error(total, self.cost.max_cost)])
+                else:
+                    memo[SPENT] = total
         yield
+
+
+SPENT = ("cost", "spent")  # key of the cost let through so far, in the request's memo
+
+
+def request_memo(request_context: Any) -> dict[Any, Any]:
+    """The per-request memo of schema.context.Context (a fresh dict for other contexts)."""
+    memo = getattr(request_context, "memo", None)
+    return memo if isinstance(memo, dict) else {}
 
 
 def operation_guard(settings: Settings) -> Callable[[], OperationGuard]:
