@@ -41,6 +41,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequ
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
+import schema as schema_package
 from core import migrate
 from core.database import create_pool, database_url
 from core.errors import DatabaseUnavailable, Unauthenticated
@@ -299,8 +300,6 @@ async def readyz(request: Request) -> Response:
 # -------------------------------------------------------------------- schema ---
 def build_schema(settings: Settings) -> BaseSchema:
     """The project's schema (schema.build_schema) with graphql_extensions(settings)."""
-    import schema as schema_package
-
     return schema_package.build_schema(extensions=graphql_extensions(settings))
 
 
