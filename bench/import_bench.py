@@ -36,7 +36,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core import migrate  # noqa: E402
-from transfer.bulk import MAINTENANCE_WORK_MEM  # noqa: E402
 from transfer.importer import import_folder  # noqa: E402
 
 GEN = ROOT.parent / "shared" / "tools" / "gen_dataset.py"
@@ -92,7 +91,7 @@ async def floor_of_voters(url: str, scratch: Path) -> tuple[float, float, float]
         )
         await conn.execute("drop table if exists floor_voters")
         await conn.execute("create table floor_voters (like voters including constraints)")  # + CHECKs
-        await conn.execute(f"set maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")  # as transfer.bulk
+        await conn.execute("set maintenance_work_mem = '512MB'")  # as transfer.bulk
         await conn.execute("checkpoint")
         started = time.perf_counter()
         await conn.copy_to_table("floor_voters", source=str(stored), format="csv")

@@ -29,11 +29,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import asyncpg
 
 BULK_ROWS = 50_000  # a file at least this long takes the shortcuts
-# For the keys and indexes built after a load. A build sorts in memory when it has about 100
-# bytes per row (shared by the parallel workers): at 1M voters, with 51 MB (what 512 MB is at
-# 10M) the voters' seven builds took 5.9-6.9 s, with 102-205 MB 4.1-5.0 s (bench/README.md).
-# 1 GB covers 10M voters; a sort takes only what it needs, so smaller loads use less.
-MAINTENANCE_WORK_MEM = "1GB"
 
 
 async def set_local(conn: asyncpg.Connection, values: dict[str, str]) -> dict[str, str]:
@@ -135,7 +130,7 @@ async def rebuilt_indexes(
     for name, _ in indexes:
         await conn.execute(f"drop index {name}")
     yield
-    async with local_settings(conn, {"maintenance_work_mem": MAINTENANCE_WORK_MEM}):
+    async with local_settings(conn, {"maintenance_work_mem": "512MB"}):
         for owner, name, definition in keys:  # keys before the foreign keys that need them
             await conn.execute(f'alter table {owner} add constraint "{name}" {definition}')
         for _, definition in indexes:
