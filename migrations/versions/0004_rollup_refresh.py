@@ -20,7 +20,7 @@ Here: one row per group, the grouping set's key by coalesce (the other grouping 
 NULL in a set that does not group by them), the four plain counts of the booth set by one
 unnest of arrays; and the rows sorted by the key, so the index fills from its right edge.
 1.98 s against 2.31 s for the whole recount (medians of 5 interleaved runs, 1M voters, empty
-unit_rollups).
+unit_rollups); 24.6 s against 28.3 s at 10M (one run each, 872,876 rows, the same md5).
 
 Revision ID: 0004
 Revises: 0002
