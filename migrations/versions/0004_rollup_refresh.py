@@ -36,20 +36,13 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-UPGRADE = r"""
-create or replace function refresh_rollups(booth_ids integer[], extra_units integer[] default '{}')
-returns void language plpgsql as $$
-declare
-    lvl integer;
-    parents integer[];
-begin
-    if booth_ids is null then
-        select coalesce(array_agg(id), '{}') into booth_ids from units where level = 'BOOTH';
-    end if;
-    extra_units := coalesce(extra_units, '{}');
-    delete from unit_rollups where unit_id = any(booth_ids);
-
-    -- Every voter dimension of voter_contributions() from one scan: one grouping set per
+# 0002's definition (a module name that starts with a digit): the function is restated whole,
+# with only its booth counts of the voters replaced; the rest (scheme and outreach counts, the
+# levels above) is 0002's, unchanged.
+PREVIOUS = importlib.import_module("migrations.versions.0002_import").UPGRADE
+_BOOTH_COUNTS_FROM = "    -- Every voter dimension of voter_contributions() from one scan"
+_BOOTH_COUNTS_TO = "    insert into unit_rollups (unit_id, dim, key, n)\n    select v.booth_id, 'scheme'"
+BOOTH_COUNTS = r"""    -- Every voter dimension of voter_contributions() from one scan: one grouping set per
     -- dimension; grouping() tells the sets apart (bit 32 gender .. bit 1 economic_status, 63 the
     -- booth alone). In a set, only its own column is not NULL by grouping, so coalesce is its key.
     insert into unit_rollups (unit_id, dim, key, n)
@@ -80,36 +73,16 @@ begin
     where d.key is not null and d.n > 0
     order by 1, 2, 3;
 
-    insert into unit_rollups (unit_id, dim, key, n)
-    select v.booth_id, 'scheme', b.scheme_code, count(*)
-    from beneficiaries b join voters v on v.id = b.voter_id
-    where v.booth_id = any(booth_ids)
-    group by 1, 2, 3;
-    insert into unit_rollups (unit_id, dim, key, n)
-    select v.booth_id, c.dim, c.key, count(*)
-    from call_assignments ca join voters v on v.id = ca.voter_id
-    cross join lateral call_contributions(ca.last_outcome) c
-    where v.booth_id = any(booth_ids)
-    group by 1, 2, 3;
-
-    -- Ancestors, deepest level first (mandal = 3 .. state = 0), each the sum of its children.
-    -- A unit's own id stands in its own level's column, so extra units count themselves.
-    for lvl in reverse 3..0 loop
-        select coalesce(array_agg(distinct p.id), '{}') into parents
-        from units u
-        cross join lateral unnest(array[u.state_id, u.region_id, u.district_id, u.mandal_id]) a(id)
-        join units p on p.id = a.id
-        where u.id in (select unnest(booth_ids) union select unnest(extra_units)) and p.depth = lvl;
-        delete from unit_rollups where unit_id = any(parents);
-        insert into unit_rollups (unit_id, dim, key, n)
-        select c.parent_id, r.dim, r.key, sum(r.n)
-        from units c join unit_rollups r on r.unit_id = c.id
-        where c.parent_id in (select unnest(parents))
-        group by 1, 2, 3
-        having sum(r.n) <> 0;
-    end loop;
-end $$;
 """
+
+
+def _with_booth_counts(previous: str) -> str:
+    before, rest = previous.split(_BOOTH_COUNTS_FROM, 1)
+    _, after = rest.split(_BOOTH_COUNTS_TO, 1)
+    return before + BOOTH_COUNTS + _BOOTH_COUNTS_TO + after
+
+
+UPGRADE = _with_booth_counts(PREVIOUS)
 
 
 def upgrade() -> None:
@@ -117,5 +90,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # 0002's definition, from 0002 itself (a module name that starts with a digit).
-    run_script(importlib.import_module("migrations.versions.0002_import").UPGRADE)
+    run_script(PREVIOUS)
