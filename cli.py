@@ -26,6 +26,8 @@ from core.database import asyncpg_dsn, database_url
 from core.errors import BoothgraphError
 from core.settings import Settings, SettingsError
 
+# uvicorn, workers and transfer.* are imported in the commands that use them: without them
+# every command (`boothgraph token` above all) starts about 0.15 s sooner.
 if TYPE_CHECKING:
     from transfer.report import ImportReport
 
