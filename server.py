@@ -43,6 +43,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequ
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
+import schema as schema_package
 from core import migrate
 from core.connections import ConnectionGate, RequestPool
 from core.database import asyncpg_dsn, create_pool, database_urls
@@ -376,8 +377,6 @@ async def readyz(request: Request) -> Response:
 # -------------------------------------------------------------------- schema ---
 def build_schema(settings: Settings) -> BaseSchema:
     """The project's schema (schema.build_schema) with graphql_extensions(settings)."""
-    import schema as schema_package
-
     return schema_package.build_schema(extensions=graphql_extensions(settings))
 
 

@@ -18,6 +18,8 @@ import threading
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+import uvicorn
+
 log = logging.getLogger("boothgraph.workers")
 
 STARTUP_FAILURE = 3  # uvicorn's exit status when the application cannot start
@@ -37,8 +39,6 @@ def reuseport_socket(host: str, port: int, *, listen: bool) -> socket.socket:
 
 
 def _worker(config: dict[str, Any]) -> None:
-    import uvicorn
-
     sock = reuseport_socket(config["host"], config["port"], listen=True)
     uvicorn.Server(uvicorn.Config(**config)).run(sockets=[sock])
 

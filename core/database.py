@@ -32,7 +32,9 @@ def embedded_url(data_dir: Path) -> str:
     pgdata = (data_dir / "pg").resolve()
     server = _embedded.get(pgdata)
     if server is None:
-        import pgserver  # heavy import, only for the embedded default
+        # Only for the embedded default: importing pgserver warns (RuntimeDirWarning) when
+        # XDG_RUNTIME_DIR is unset, which a server with a DATABASE_URL never needs to see.
+        import pgserver
 
         pgdata.mkdir(parents=True, exist_ok=True)
         # cleanup_mode=None: the server outlives this process, so `boothgraph import` then

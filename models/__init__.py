@@ -2,7 +2,7 @@
 
 Alembic owns the schema (triggers, functions and indexes live in the revisions); these
 classes give the rest of the code names and types for the columns, and
-`tests/test_models.py` checks they match the migrated database column for column.
+`tests/test_migrations.py` checks they match the migrated database column for column.
 Knows nothing above it: no casbin, no strawberry, no resolvers.
 """
 

@@ -16,6 +16,7 @@ from resolvers.cursors import from_global_id
 from resolvers.units import unit_by_code, units_page
 from schema.enums import Level, VoterOrder
 from schema.loaders import scoped_unit_loader
+from schema.outreach import resolve_node
 from schema.relay import Node, connection_selection, object_selection
 from schema.units import Unit, UnitConnection, unit_connection, unit_from_row
 from schema.viewer import Viewer, viewer_from_context
@@ -24,9 +25,7 @@ from schema.voters import Scheme, Voter, VoterConnection, VoterFilter, voter_con
 
 async def _outreach_node(info: strawberry.Info, kind: str, pk: int) -> Any:
     """Campaign, CallAssignment, CallLog, AuditEntry by primary key: the outreach module's
-    `resolve_node`, which applies their scope (imported at call time: it imports this module)."""
-    from schema.outreach import resolve_node
-
+    `resolve_node`, which applies their scope."""
     return await resolve_node(info, kind, pk)
 
 

@@ -67,7 +67,7 @@ class Unit(Node):
         filter: Annotated[VoterFilter, strawberry.lazy("schema.voters")] | None = None,
         order_by: VoterOrder | None = VoterOrder.SERIAL,
     ) -> Annotated[VoterConnection, strawberry.lazy("schema.voters")]:
-        from schema.voters import voter_connection
+        from schema.voters import voter_connection  # call time: schema.voters imports this module
 
         return await voter_connection(info, self.row.place, filter, order_by, first, after)
 

@@ -81,7 +81,7 @@ class Voter(Node):
     async def calls(
         self, info: strawberry.Info, first: int | None = 20, after: str | None = None
     ) -> Annotated[CallLogConnection, strawberry.lazy("schema.outreach_types")]:
-        from schema.outreach_types import call_log_connection
+        from schema.outreach_types import call_log_connection  # call time: it imports this module
 
         ctx = info.context
 

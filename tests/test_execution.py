@@ -6,6 +6,8 @@ once with strawberry's default one, and the whole results (data and errors) must
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 import pytest
 import strawberry
@@ -173,3 +175,70 @@ def test_identity_memo_hits_only_the_same_objects() -> None:
     memo.put((b,), "b")
     memo.put((a, b), "ab")  # full: starts over
     assert memo.get((a,)) is None and memo.get((a, b)) == "ab"
+
+
+# graphql-core's executor methods that FastRecordExecutionContext overrides: an upstream rename
+# would leave the override unused, and every answer would still be right, only slower.
+OVERRIDDEN = ("complete_iterable_value", "collect_and_execute_subfields")
+
+
+def test_the_overridden_executor_methods_still_exist_upstream() -> None:
+    upstream = FastRecordExecutionContext.__mro__[1:]
+    for name in OVERRIDDEN:
+        assert name in vars(FastRecordExecutionContext)
+        assert any(name in vars(base) for base in upstream), f"graphql-core has no {name} any more"
+
+
+@pytest.mark.parametrize(
+    ("query", "lists", "general"),
+    [
+        # Edges of plain records: the whole page in one planned loop.
+        (
+            "{ voters(first: 30) { edges { node { epicNumber name age gender } } } }",
+            [30],
+            [("Query", "voters"), ("VoterConnection", "edges")],
+        ),
+        # A cursor is resolved per edge, so edges take the general path; each voter is still planned.
+        (
+            "{ voters(first: 30) { edges { cursor node { id epicNumber name age gender } } } }",
+            [],
+            [("Query", "voters"), ("VoterConnection", "edges"), ("VoterEdge", "cursor"), ("VoterEdge", "node")],
+        ),
+    ],
+)
+async def test_a_page_of_voters_takes_the_planned_path(
+    read_pool: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
+    query: str,
+    lists: list[int],
+    general: list[tuple[str, str]],
+) -> None:
+    """Through the real schema, graphql-core's per-field path never runs for a voter's fields
+    (nor for an edge's, when the edges are plain records); the answer is graphql-core's."""
+    from graphql.execution.executor import Executor
+
+    from schema import execution, schema
+
+    planned_lists: list[int] = []
+    general_fields: set[tuple[str, str]] = set()
+    complete_all = execution._complete_all
+    execute_field = Executor.execute_field
+
+    def counting_complete_all(plan: Any, item_type: Any, items: list[Any], info: Any) -> Any:
+        planned_lists.append(len(items))
+        return complete_all(plan, item_type, items, info)
+
+    def counting_execute_field(self: Any, parent_type: Any, source: Any, details: Any, *args: Any) -> Any:
+        general_fields.add((parent_type.name, details[0].node.name.value))
+        return execute_field(self, parent_type, source, details, *args)
+
+    monkeypatch.setattr(execution, "_complete_all", counting_complete_all)
+    monkeypatch.setattr(Executor, "execute_field", counting_execute_field)
+    fast = await schema.execute(query, context_value=await context(read_pool, "u-000001"))
+    monkeypatch.undo()
+    assert fast.errors is None
+    assert planned_lists == lists
+    assert sorted(general_fields) == sorted(general)
+    plain = await PLAIN.execute(query, context_value=await context(read_pool, "u-000001"))
+    assert fast.data == plain.data
+    assert len(fast.data["voters"]["edges"]) == 30

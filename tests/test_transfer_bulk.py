@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -16,7 +17,7 @@ from core.errors import CsvImportError
 from tests.test_transfer_direct import Attempts, contents
 from tests.test_transfer_import import TABLES, read
 from tests.test_transfer_rollups import assert_rollups_exact
-from tests.test_transfer_rules import B, V, copy_line
+from tests.test_transfer_rules import B, V, both, copy_line
 from transfer import importer
 from transfer.importer import import_folder
 
@@ -71,6 +72,59 @@ async def test_a_duplicate_key_found_by_a_rebuilt_key_names_its_line(
     with pytest.raises(CsvImportError) as info:
         await import_folder(conn, mini_dataset)
     assert (info.value.file, info.value.line, info.value.column) == (file, line, "epic_number")
+    assert reason in info.value.reason
+    assert await db_state(conn) == before
+    assert [tuple(r) for r in await conn.fetch(SCHEMA)] == schema
+
+
+def set_plain_cell(file: str, n: int, column: str, value: str) -> Callable[[Path], None]:
+    """One cell of physical line n of a file without quotes, keeping the file's line ends."""
+
+    def edit(folder: Path) -> None:
+        path = folder / file
+        rows = path.read_bytes().splitlines(keepends=True)
+        header = rows[0].rstrip(b"\r\n").split(b",")
+        body = rows[n - 1].rstrip(b"\r\n")
+        cells = body.split(b",")
+        cells[header.index(column.encode())] = value.encode()
+        rows[n - 1] = b",".join(cells) + rows[n - 1][len(body) :]
+        path.write_bytes(b"".join(rows))
+
+    return edit
+
+
+@pytest.mark.parametrize("dataset", ["mini_dataset", "tiny_dataset"])  # the careful path, then the direct one
+@pytest.mark.parametrize(
+    ("edit", "line", "column", "reason"),
+    [
+        (set_plain_cell(B, 4, "epic_number", "ABC9999999"), 4, "epic_number", "no voter 'ABC9999999'"),
+        (set_plain_cell(B, 4, "scheme_code", "NO-SUCH"), 4, "scheme_code", "no scheme 'NO-SUCH'"),
+        (both(copy_line(B, 2), set_plain_cell(B, 3, "epic_number", "ABC9999999")), 3, "epic_number", "no voter"),
+    ],
+    ids=["unknown voter", "unknown scheme", "unknown voter before a duplicate"],
+)
+async def test_a_first_load_of_beneficiaries_refuses_an_unresolved_reference_at_its_line(
+    conn: asyncpg.Connection,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    db_state,
+    bulk: None,
+    dataset: str,
+    edit,
+    line: int,
+    column: str,
+    reason: str,
+) -> None:
+    """Beneficiaries into an empty table beside a first load of voters: the INSERT resolves the
+    references itself, and a record it could not resolve is still refused by name."""
+    folder = tmp_path / dataset
+    shutil.copytree(request.getfixturevalue(dataset), folder)
+    edit(folder)
+    schema = [tuple(r) for r in await conn.fetch(SCHEMA)]
+    before = await db_state(conn)
+    with pytest.raises(CsvImportError) as info:
+        await import_folder(conn, folder)
+    assert (info.value.file, info.value.line, info.value.column) == (B, line, column)
     assert reason in info.value.reason
     assert await db_state(conn) == before
     assert [tuple(r) for r in await conn.fetch(SCHEMA)] == schema

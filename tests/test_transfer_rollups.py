@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import asyncpg
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from transfer.importer import import_folder
 
@@ -144,3 +146,74 @@ async def test_refresh_agrees_with_the_row_triggers(conn: asyncpg.Connection, mi
     await assert_rollups_exact(conn)
     await conn.execute("select refresh_rollups(null)")
     assert await conn.fetch(nonzero) == by_triggers
+
+
+# A state, one region, one district, two mandals, three booths (two in the first mandal).
+TREE = """
+insert into units (id, code, parent_id, level, depth, name, path, state_id, region_id, district_id, mandal_id,
+                   booth_id) values
+    (1, 'UP', null, 'STATE', 0, 'UP', 'UP', 1, null, null, null, null),
+    (2, 'UP-R', 1, 'REGION', 1, 'R', 'UP/UP-R', 1, 2, null, null, null),
+    (3, 'UP-R-D', 2, 'DISTRICT', 2, 'D', 'UP/UP-R/UP-R-D', 1, 2, 3, null, null),
+    (4, 'UP-R-D-M1', 3, 'MANDAL', 3, 'M1', 'UP/UP-R/UP-R-D/UP-R-D-M1', 1, 2, 3, 4, null),
+    (5, 'UP-R-D-M2', 3, 'MANDAL', 3, 'M2', 'UP/UP-R/UP-R-D/UP-R-D-M2', 1, 2, 3, 5, null),
+    (6, 'UP-R-D-M1-B1', 4, 'BOOTH', 4, 'B1', 'UP/UP-R/UP-R-D/UP-R-D-M1/UP-R-D-M1-B1', 1, 2, 3, 4, 6),
+    (7, 'UP-R-D-M1-B2', 4, 'BOOTH', 4, 'B2', 'UP/UP-R/UP-R-D/UP-R-D-M1/UP-R-D-M1-B2', 1, 2, 3, 4, 7),
+    (8, 'UP-R-D-M2-B1', 5, 'BOOTH', 4, 'B3', 'UP/UP-R/UP-R-D/UP-R-D-M2/UP-R-D-M2-B1', 1, 2, 3, 5, 8);
+insert into schemes (code, name) values ('PMAY', 'Awas'), ('NSAP', 'Pension');
+"""
+# (booth, age, gender, phone, consent, caste_category, caste, economic_status, schemes): every
+# nullable column NULL in some voters, so some booths have a dimension with no key at all.
+VOTER = st.tuples(
+    st.sampled_from([6, 7, 8]),
+    st.integers(18, 120),
+    st.sampled_from(["MALE", "FEMALE", "THIRD_GENDER"]),
+    st.none() | st.just("9876543210"),
+    st.sampled_from(["GRANTED", "DENIED", "UNKNOWN"]),
+    st.none() | st.sampled_from(["GEN", "OBC", "SC", "ST"]),
+    st.none() | st.sampled_from(["SC-01", "OBC-02"]),
+    st.none() | st.sampled_from(["BPL", "LOW_INCOME", "MIDDLE_INCOME", "HIGH_INCOME"]),
+    st.frozensets(st.sampled_from(["PMAY", "NSAP"])),
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(voters=st.lists(VOTER, min_size=1, max_size=30))
+async def test_refresh_counts_random_voters_exactly(conn: asyncpg.Connection, voters: list[tuple]) -> None:
+    """refresh_rollups over voters written in bulk mode (no triggers) equals the fresh GROUP BY,
+    into an empty unit_rollups and again over its own rows."""
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        await conn.execute(TREE)
+        await conn.execute("select set_config('boothgraph.bulk', 'on', true)")
+        for n, (booth, age, gender, phone, consent, category, caste, economic, schemes) in enumerate(voters):
+            voter = await conn.fetchval(
+                """insert into voters (epic_number, booth_id, mandal_id, district_id, region_id, serial_number, name,
+                                       age, gender, phone, contact_consent, caste_category, caste, economic_status)
+                   select $1, id, mandal_id, district_id, region_id, $2, 'V', $3, $4, $5, $6, $7, $8, $9
+                   from units where id = $10 returning id""",
+                f"PRP{n:07d}",
+                n + 1,
+                age,
+                gender,
+                phone,
+                consent,
+                category,
+                caste,
+                economic,
+                booth,
+            )
+            for scheme in sorted(schemes):
+                await conn.execute("insert into beneficiaries (voter_id, scheme_code) values ($1, $2)", voter, scheme)
+        assert await conn.fetchval("select count(*) from unit_rollups") == 0
+        await conn.execute("select refresh_rollups(null)")
+        await assert_rollups_exact(conn)
+        await conn.execute("select refresh_rollups(null)")
+        await assert_rollups_exact(conn)
+    finally:
+        await transaction.rollback()

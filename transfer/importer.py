@@ -165,6 +165,9 @@ async def _write(
     `superuser`: large writes may skip the row triggers (bulk.without_row_triggers)."""
     booths: set[int] = set()
     extra: set[int] = set()
+    # The voters table was empty: every voter a beneficiary can name is this file's, whose
+    # booths are already in `booths`.
+    voters_fresh = direct or "voters.csv" in fresh
 
     def count(st: Staged, written: Written | UnitChanges) -> None:
         report.files[st.file] = FileCounts(st.rows, written.inserted, written.updated)
@@ -211,7 +214,9 @@ async def _write(
         bar.step("writing beneficiaries")
         bulk = st.rows >= BULK_ROWS
         fast = bulk and superuser
-        written = await write_beneficiaries(conn, st, scope, fresh=st.file in fresh, fast=fast, rebuild=bulk)
+        written = await write_beneficiaries(
+            conn, st, scope, fresh=st.file in fresh, fast=fast, rebuild=bulk, booths_known=voters_fresh
+        )
         count(st, written)
         booths |= written.booths
     if st := staged.get("assignments.csv"):

@@ -80,10 +80,15 @@ def _voter_values(st: Staged) -> dict[str, tuple[str, str]]:
     return out
 
 
+class Unresolved(Exception):
+    """An INSERT that resolves the references itself wrote fewer rows than the file has."""
+
+
 async def _inserting(conn: asyncpg.Connection, st: Staged, sql: str, *, table: str, rebuild: bool, fast: bool) -> None:
     """Run an INSERT of the whole file into an empty table, whose unique keys then find a key
     given twice (check_unique was skipped for it; with `rebuild` the keys are built after the
-    load) and name the second line."""
+    load) and name the second line. A row short (a reference the INSERT's joins did not
+    resolve) raises Unresolved, before the keys, and leaves nothing."""
     try:
         async with (
             conn.transaction(),
@@ -91,10 +96,11 @@ async def _inserting(conn: asyncpg.Connection, st: Staged, sql: str, *, table: s
             without_row_triggers(conn, fast),
         ):
             status = await conn.execute(sql)
+            if int(status.split()[-1]) != st.rows:
+                raise Unresolved(f"{st.file}: {status}")
     except asyncpg.UniqueViolationError:
         await check_unique(conn, st)
         raise
-    assert int(status.split()[-1]) == st.rows  # every reference was resolved before
 
 
 async def write_voters(
@@ -171,11 +177,34 @@ async def write_voters(
 
 
 async def write_beneficiaries(
-    conn: asyncpg.Connection, st: Staged, scope: Scope, *, fresh: bool, fast: bool, rebuild: bool
+    conn: asyncpg.Connection,
+    st: Staged,
+    scope: Scope,
+    *,
+    fresh: bool,
+    fast: bool,
+    rebuild: bool,
+    booths_known: bool = False,
 ) -> Written:
     """`fresh`: the beneficiaries table was empty, so check_unique was skipped; `rebuild`: a large
-    file, whose keys are then built after the rows."""
+    file, whose keys are then built after the rows; `booths_known`: every stored voter came with
+    this import, so their booths are recounted anyway (the returned booths are then empty)."""
     t = st.table
+    since = "s.since::date" if st.has("since") else "null::date"
+    if fresh and booths_known and not scope.active:
+        # Nothing to learn before writing (no scope, no booths): the INSERT resolves the
+        # references by its joins, and only a row short needs the check below to name it.
+        # Saves a join of the file with every voter (~0.6 s per million beneficiaries here).
+        if fast:
+            await conn.execute("select from schemes order by code for key share")
+        sql = f"""insert into beneficiaries (voter_id, scheme_code, since)
+                  select v.id, s.scheme_code, {since} from {t} s join voters v on v.epic_number = s.epic_number
+                  join schemes x on x.code = s.scheme_code"""
+        try:
+            await _inserting(conn, st, sql, table="beneficiaries", rebuild=rebuild, fast=fast)
+            return Written(st.rows, 0, set())
+        except Unresolved:
+            pass  # rolled back: the check below refuses the first unresolved record
     refs = await conn.fetch(
         f"""select v.booth_id, min(s.ord) as ord, min(s.ord) filter (where x.code is null) as no_scheme
             from {t} s left join voters v on v.epic_number = s.epic_number
@@ -191,7 +220,6 @@ async def write_beneficiaries(
         raise refused(st.file, st.line(no_scheme), "scheme_code", f"no scheme {code!r}")
     voters = [Touch(r["booth_id"], r["ord"], "epic_number", "voter") for r in refs if r["booth_id"] is not None]
     await scope.check(conn, st, voters)
-    since = "s.since::date" if st.has("since") else "null::date"
     src = f"select v.id, s.scheme_code, {since} from {t} s join voters v on v.epic_number = s.epic_number"
     if fast:
         await conn.execute("select from schemes order by code for key share")

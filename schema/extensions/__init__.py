@@ -1,5 +1,6 @@
-"""The checks every operation goes through, one module per part (token limit, parse cache,
-depth, aliases, introspection, cost, error masking), run by one extension: guard.py.
+"""The checks every operation goes through, run by one extension, guard.py (which also holds the
+token limit, the parse and validation caches and the introspection switch); one module per
+other part: depth.py, aliases.py and cost.py (over fragments.py's fold), masking.py (errors).
 
 `graphql_extensions` lists factories, never instances: strawberry builds one instance per
 request from each (a shared instance leaks state between concurrent requests).

@@ -6,7 +6,7 @@ does the same work with four hooks:
 
 - on_operation: the token limit for the parser and the extra validation rules (depth, aliases,
   introspection when it is off); on the way out, error masking (masking.py) of the result;
-- on_parse: a cached parse (parser_cache.py: a document that does not parse is left to
+- on_parse: a cached parse (`_parse` below; a document that does not parse is left to
   strawberry, so its syntax error is reported the ordinary way);
 - on_validate: a cached validation, keyed by schema, document and rules;
 - on_execute: the cost limit (cost.py), refused before anything runs; the operations of a
@@ -23,6 +23,7 @@ from typing import Any
 
 from graphql import ExecutionResult, GraphQLError, GraphQLSchema, ValidationRule, parse
 from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.schema.schema import validate_document
 
 from core.settings import Settings
 from schema.extensions.aliases import aliases_rule
@@ -49,8 +50,6 @@ def parsed_document(query: str, max_tokens: int) -> Any:
 @lru_cache(maxsize=CACHE_SIZE)
 def _validate(schema: GraphQLSchema, document: Any, rules: tuple[type[ValidationRule], ...]) -> list[GraphQLError]:
     # strawberry's own validation: these rules plus its @oneOf and Maybe rules.
-    from strawberry.schema.schema import validate_document  # strawberry.schema imports extensions
-
     return validate_document(schema, document, rules)
 
 

@@ -23,7 +23,6 @@ from messages: they would reveal the schema that introspection hides.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import asyncpg
 from graphql import GraphQLError, GraphQLSyntaxError
@@ -122,8 +121,3 @@ class MaskErrorsWithCodes(MaskErrors):
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         return [present_error(e, hide_suggestions=self.hide_suggestions) for e in errors]
-
-
-def mask_errors(*, hide_suggestions: bool = False) -> Callable[[], MaskErrorsWithCodes]:
-    """A factory: strawberry builds one extension instance per request from it."""
-    return lambda: MaskErrorsWithCodes(hide_suggestions=hide_suggestions)
