@@ -23,7 +23,7 @@ unnest of arrays; and the rows sorted by the key, so the index fills from its ri
 unit_rollups); 24.6 s against 28.3 s at 10M (one run each, 872,876 rows, the same md5).
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-06
 """
 
@@ -32,7 +32,7 @@ import importlib
 from migrations.sql import run_script
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
