@@ -213,7 +213,8 @@ async def test_a_voter_whose_consent_becomes_denied_leaves_every_list_and_count(
         rollup = {
             r["dim"]: r["n"]
             for r in await world.conn.fetch(
-                "select dim, n from unit_rollups where unit_id = $1 and dim in ('outreach_assigned', 'outreach_called')",
+                "select dim, n from unit_rollups where unit_id = $1"
+                " and dim in ('outreach_assigned', 'outreach_called')",
                 mandal_id,
             )
         }
