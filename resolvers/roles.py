@@ -78,7 +78,11 @@ async def _current_viewer(conn: asyncpg.Connection, viewer: Viewer) -> Viewer:
 
 
 def granting_rank(policy: PolicyEngine, viewer: Viewer, place: UnitPlace) -> int | None:
-    """Rank of the highest of the viewer's roles that gives role.grant over `place`, or None.
+    return permission_rank(policy, viewer, place, "role.grant")
+
+
+def permission_rank(policy: PolicyEngine, viewer: Viewer, place: UnitPlace, permission: str) -> int | None:
+    """Rank of the highest of the viewer's roles that gives `permission` over `place`, or None.
     Each assignment is asked on its own (a viewer holding only that one), so that the policy,
     role inheritance included, decides which role grants, not a list of role names here."""
     best: int | None = None
@@ -86,10 +90,10 @@ def granting_rank(policy: PolicyEngine, viewer: Viewer, place: UnitPlace) -> int
         if not place.is_under(assignment.unit):
             continue
         alone = Viewer(viewer.user_id, viewer.name, (assignment,))
-        if policy.allows(alone, "role.grant", place):
+        if policy.allows(alone, permission, place):
             rank = policy.rank(assignment.role)
             best = rank if best is None else max(best, rank)
-    policy.cover(viewer, "role.grant")  # leave the engine synced with the viewer's real links
+    policy.cover(viewer, permission)  # leave the engine synced with the viewer's real links
     return best
 
 
