@@ -175,6 +175,10 @@ class PolicyEngine:
     def allows(self, viewer: Viewer, permission: str, place: UnitPlace) -> bool:
         return self.cover(viewer, permission).covers(place)
 
+    def permissions_over(self, viewer: Viewer, place: UnitPlace) -> list[str]:
+        """Every permission the viewer holds over `place`, in the known order."""
+        return [p for p in self.known_permissions() if self.cover(viewer, p).covers(place)]
+
     def permissions(self, viewer: Viewer) -> list[str]:
         """Every permission the viewer holds anywhere."""
         return [p for p in self.known_permissions() if not self.cover(viewer, p).empty]

@@ -5,19 +5,25 @@ Who sees what (access-policy.md, and the choices made where it is silent):
   outreach.manage over its unit.
 - Callers are the holders of outreach.call (the policy decides which roles: CALLER and
   BOOTH_PRESIDENT by default). A caller sees their own entries of a campaign only while it is
-  open (opens_on <= current_date <= closes_on), never a voter whose consent is DENIED, and only
-  while they still hold outreach.call at a unit on the campaign's line (inside the campaign's
-  unit or above it), so a revoked caller loses the list at once. Each entry's voter shows the
-  roll fields, booth, schemes and the phone in clear (redaction's on_call_list) and nothing
-  sensitive, whatever else the caller may read.
+  open (opens_on <= current_date <= closes_on), never a voter whose consent is DENIED, only for
+  voters under their outreach.call cover (so a revoked caller loses the list at once, and no
+  entry reaches past the caller's own reach), and never an entry they assigned to themselves
+  (docs/access-rules.md). Each entry's voter shows the roll fields, booth, schemes and the phone
+  in clear (redaction's on_call_list) and nothing sensitive, whatever else the caller may read.
 - `campaigns` lists the campaigns whose unit lies in the viewer's outreach.manage cover, and
   besides them the open campaigns in which the viewer has such visible entries; `progress`
   of the latter counts only the viewer's own entries.
 - assignCalls: the caller must be a user one of whose assignments the manager can see (else
-  NOT_FOUND, like an unknown user) and who holds outreach.call at a unit inside the campaign's
-  unit (else BAD_USER_INPUT: a known person who cannot call there is an input error). `unit`
-  must lie inside the campaign's unit (not visible: NOT_FOUND; visible but outside:
-  BAD_USER_INPUT). A campaign past its closesOn takes no more assignments (BAD_USER_INPUT).
+  NOT_FOUND, like an unknown user), not the manager themselves (FORBIDDEN), and who holds
+  outreach.call at a unit inside the campaign's unit (else BAD_USER_INPUT: a known person who
+  cannot call there is an input error). `unit` must lie inside the campaign's unit (not visible:
+  NOT_FOUND; visible but outside: BAD_USER_INPUT) and the caller's outreach.call must reach into
+  it (else BAD_USER_INPUT). Only voters under the caller's outreach.call cover are assigned; the
+  others are skipped and the count returned is what was assigned. A campaign past its closesOn
+  takes no more assignments (BAD_USER_INPUT).
+- A voter whose consent becomes DENIED through a survey write or an erasure leaves every call
+  list at once (`leave_call_lists`): their entries and the calls logged on them are deleted, so
+  progress and the outreach rollups no longer count them.
 
 Reads take the request context (resolvers.cursors.ReadContext); mutations take (conn, viewer,
 policy) and run in one transaction with their audit entry.
@@ -40,7 +46,7 @@ from resolvers import audit
 from resolvers.cursors import CursorCodec, Page, ReadContext, binding, validate_first
 from resolvers.guard import check_enum, check_text, find_unit, in_transaction, parse_date, visible_cover
 from resolvers.redaction import VoterVisibility
-from resolvers.scope import SqlParams, line_condition, scope_condition, under_condition
+from resolvers.scope import SqlParams, scope_condition, under_condition
 from resolvers.units import UnitRow
 from resolvers.voters import (
     NO_FILTER,
@@ -165,31 +171,45 @@ def _call_list_voter(ctx: ReadContext, r: Mapping[str, Any]) -> VoterRecord:
 
 
 # -------------------------------------------------------------------- visibility ---
-def _caller_condition(viewer: Viewer, policy: PolicyEngine, params: SqlParams, alias: str = "cu") -> str:
-    """The campaign's unit (`alias`) lies on the line of one of the viewer's outreach.call
-    units: inside it (the scope filter) or above it (one of its ancestors)."""
-    return line_condition(policy.cover(viewer, "outreach.call"), params, alias)
+def _callable_condition(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> str:
+    """The entry (aliases ca, c, v) is one the viewer may work as its caller: their own, not
+    assigned by themselves, of an open campaign, of a voter under their outreach.call cover
+    whose consent is not DENIED. A voter under both the campaign's unit and the caller's cover
+    puts the campaign on the caller's line, so no separate condition on the campaign's unit."""
+    reach = scope_condition(policy.cover(viewer, "outreach.call"), params, "v")
+    if reach == "false":
+        return "false"
+    me = params.add(viewer.user_id)
+    return f"ca.caller_id = {me} and ca.assigned_by <> {me} and {OPEN} and v.contact_consent <> 'DENIED' and {reach}"
 
 
 def own_entries(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> str:
-    """The entries a caller may see (aliases ca, c, cu, v): their own, of an open campaign on
-    their line, of a voter whose consent is not DENIED."""
-    line = _caller_condition(viewer, policy, params)
-    if line == "false":
-        return "false"
-    return f"ca.caller_id = {params.add(viewer.user_id)} and {OPEN} and v.contact_consent <> 'DENIED' and {line}"
+    """The entries a caller may see (aliases ca, c, cu, v): `_callable_condition`."""
+    return _callable_condition(viewer, policy, params)
 
 
 def has_own_entries(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> str:
     """The campaign (aliases c, cu) holds entries the viewer may see as its caller."""
-    line = _caller_condition(viewer, policy, params)
-    if line == "false":
+    own = _callable_condition(viewer, policy, params)
+    if own == "false":
         return "false"
     return (
-        f"({OPEN} and {line} and exists (select 1 from call_assignments ca join voters v on v.id = ca.voter_id"
-        f" where ca.campaign_id = c.id and ca.caller_id = {params.add(viewer.user_id)}"
-        " and v.contact_consent <> 'DENIED'))"
+        "exists (select 1 from call_assignments ca join voters v on v.id = ca.voter_id"
+        f" where ca.campaign_id = c.id and {own})"
     )
+
+
+async def leave_call_lists(conn: asyncpg.Connection, *, voter_id: int) -> int:
+    """Takes a voter whose consent became DENIED off every call list: their entries and the
+    calls logged on them go (consent withdrawn: no further processing for outreach), and the
+    row triggers take them out of the outreach rollups. Returns how many entries went. Call it
+    inside the transaction of the write that set DENIED."""
+    await conn.execute(
+        "delete from call_logs where assignment_id in (select id from call_assignments where voter_id = $1)",
+        voter_id,
+    )
+    status = await conn.execute("delete from call_assignments where voter_id = $1", voter_id)
+    return int(status.split()[-1])
 
 
 ENTRY_FROM = """
@@ -275,16 +295,23 @@ async def _managed_campaign(
 
 async def _check_caller(
     conn: asyncpg.Connection, viewer: Viewer, policy: PolicyEngine, caller_id: str, campaign: UnitPlace
-) -> None:
+) -> Cover:
+    """The caller's outreach.call cover, once they are known to be a caller the viewer may
+    assign inside the campaign's unit."""
     caller = await load_viewer(conn, caller_id)
     seen = visible_cover(viewer)
     if caller is None or not any(seen.covers(a.unit) for a in caller.assignments):
         raise NotFound("No such caller")
+    if caller.user_id == viewer.user_id:
+        # A manager's own list would show them phones their other roles may not read.
+        raise Forbidden("You may not assign calls to yourself")
     inside = [a.unit for a in caller.assignments if a.unit.is_under(campaign)]
     ok = any(policy.allows(caller, "outreach.call", p) for p in inside)
+    reach = policy.cover(caller, "outreach.call")
     policy.cover(viewer, "outreach.manage")  # leave the engine synced with the viewer
     if not ok:
         raise BadUserInput("callerId must be a user who may call inside the campaign's unit", argument="callerId")
+    return reach
 
 
 async def assign_calls(
@@ -307,7 +334,7 @@ async def assign_calls(
     check_text(unit, "unit", limit=200)
     filt = filt or NO_FILTER
     campaign = await _managed_campaign(conn, viewer, policy, campaign_id)
-    await _check_caller(conn, viewer, policy, caller_id, campaign.unit.place)
+    caller_reach = await _check_caller(conn, viewer, policy, caller_id, campaign.unit.place)
     place = campaign.unit.place
     if unit is not None:
         found = await find_unit(conn, unit)
@@ -316,6 +343,9 @@ async def assign_calls(
         if not found.is_under(place):
             raise BadUserInput("unit must lie inside the campaign's unit", argument="unit")
         place = found
+    reach = caller_reach.within(place)
+    if reach.empty:
+        raise BadUserInput("The caller may not call inside this unit", argument="unit")
     if filt.sensitive and not policy.allows(viewer, "voter.read_sensitive", place):
         raise Forbidden(
             f"Filtering by {' and '.join(filt.sensitive)} needs voter.read_sensitive over the unit",
@@ -327,6 +357,7 @@ async def assign_calls(
     params = SqlParams(campaign.id, caller_id, viewer.user_id, [s.code for s in campaign.schemes])
     where = [
         under_condition(place, params, "v"),
+        scope_condition(reach, params, "v"),  # only where the caller's own outreach.call reaches
         "v.phone is not null",
         "v.contact_consent <> 'DENIED'",
         "exists (select 1 from beneficiaries bn where bn.voter_id = v.id and bn.scheme_code = any($4::text[]))",
@@ -424,13 +455,16 @@ async def campaign_progress(ctx: ReadContext, campaigns_: list[CampaignRow]) -> 
         return out
     full = sorted({c.id for c in campaigns_ if c.managed})
     own = sorted({c.id for c in campaigns_ if not c.managed})
+    # The viewer's own entries count only as far as their call list shows them (open, inside
+    # their outreach.call cover); a DENIED voter counts nowhere.
+    params = SqlParams(full, own)
+    mine = own_entries(ctx.viewer, ctx.policy, params)
     rows = await ctx.pool.fetch(
-        """select ca.campaign_id, ca.last_outcome, count(*) as n from call_assignments ca
-           where ca.campaign_id = any($1::bigint[]) or (ca.campaign_id = any($2::bigint[]) and ca.caller_id = $3)
+        f"""select ca.campaign_id, ca.last_outcome, count(*) as n {ENTRY_FROM}
+           where v.contact_consent <> 'DENIED'
+             and (ca.campaign_id = any($1::bigint[]) or (ca.campaign_id = any($2::bigint[]) and {mine}))
            group by 1, 2""",
-        full,
-        own,
-        ctx.viewer.user_id,
+        *params.values,
     )
     for r in rows:
         stats = out[r["campaign_id"]]

@@ -5,6 +5,15 @@
 3. no role.grant over the unit, a role of equal or higher rank (p3 rules) than the granting
    role, or a grant to / revoke of oneself -> FORBIDDEN.
 
+Beyond service.md (docs/access-rules.md, "Grants cannot be laundered"): a grant or revoke is
+also FORBIDDEN when the user it concerns already holds, anywhere on the unit's line (at the
+unit, above it or below it), a role of rank equal to or higher than the granting role's. So an
+official cannot get a role back through someone they appointed (a district president appoints
+X mandal president, X may not make the district president a booth president), nor have a
+subordinate revoke the roles of someone who outranks that subordinate there. The role.grant
+audit entry names the permissions the role holds at the unit (`permissions`) and those the
+grantee gains by it there (`adds`).
+
 The granting role is the highest-ranked of the viewer's roles that gives role.grant over the
 unit. The granter's own assignments are re-read inside the transaction under FOR SHARE locks,
 so a grant racing a revoke of the granter's role settles in one order: either the grant
@@ -21,7 +30,7 @@ from typing import Any
 import asyncpg
 
 from core.errors import BadUserInput, Forbidden, NotFound
-from core.viewer import UnitPlace, Viewer, load_viewer, unit_place
+from core.viewer import AssignedRole, UnitPlace, Viewer, load_viewer, unit_place
 from policies import PolicyEngine
 from resolvers import audit
 from resolvers.guard import check_text, find_unit, in_transaction, parse_id, visible_cover
@@ -69,7 +78,11 @@ async def _current_viewer(conn: asyncpg.Connection, viewer: Viewer) -> Viewer:
 
 
 def granting_rank(policy: PolicyEngine, viewer: Viewer, place: UnitPlace) -> int | None:
-    """Rank of the highest of the viewer's roles that gives role.grant over `place`, or None.
+    return permission_rank(policy, viewer, place, "role.grant")
+
+
+def permission_rank(policy: PolicyEngine, viewer: Viewer, place: UnitPlace, permission: str) -> int | None:
+    """Rank of the highest of the viewer's roles that gives `permission` over `place`, or None.
     Each assignment is asked on its own (a viewer holding only that one), so that the policy,
     role inheritance included, decides which role grants, not a list of role names here."""
     best: int | None = None
@@ -77,10 +90,10 @@ def granting_rank(policy: PolicyEngine, viewer: Viewer, place: UnitPlace) -> int
         if not place.is_under(assignment.unit):
             continue
         alone = Viewer(viewer.user_id, viewer.name, (assignment,))
-        if policy.allows(alone, "role.grant", place):
+        if policy.allows(alone, permission, place):
             rank = policy.rank(assignment.role)
             best = rank if best is None else max(best, rank)
-    policy.cover(viewer, "role.grant")  # leave the engine synced with the viewer's real links
+    policy.cover(viewer, permission)  # leave the engine synced with the viewer's real links
     return best
 
 
@@ -90,6 +103,27 @@ def _check_grant_power(policy: PolicyEngine, viewer: Viewer, place: UnitPlace, r
         raise Forbidden("You may not grant or revoke roles in this unit")
     if policy.rank(role) >= rank:
         raise Forbidden(f"You may only grant or revoke roles of lower rank than your own ({role} is not)")
+
+
+def line_rank(policy: PolicyEngine, holder: Viewer, place: UnitPlace) -> int | None:
+    """Rank of the highest of the holder's roles on `place`'s line (at it, above or below it)."""
+    ranks = [policy.rank(a.role) for a in holder.assignments if place.is_under(a.unit) or a.unit.is_under(place)]
+    return max(ranks, default=None)
+
+
+async def _check_not_outranked(
+    conn: asyncpg.Connection, policy: PolicyEngine, me: Viewer, user_id: str, place: UnitPlace
+) -> Viewer:
+    """FORBIDDEN when `user_id` holds on the unit's line a role of rank >= the granting role's:
+    such a grant or revoke can only be one the user could not make or suffer directly (a role
+    laundered back through a subordinate, a rival removed through one). Returns the user, with
+    their assignments locked until commit (FOR SHARE) so the answer holds when we commit."""
+    await conn.execute("select 1 from assignments where user_id = $1 order by id for share", user_id)
+    holder = await load_viewer(conn, user_id) or Viewer(user_id, "", ())
+    held, mine = line_rank(policy, holder, place), granting_rank(policy, me, place)
+    if held is not None and mine is not None and held >= mine:
+        raise Forbidden("This user holds a role of equal or higher rank than yours on this unit's line")
+    return holder
 
 
 def _is_visible(viewer: Viewer, place: UnitPlace) -> bool:
@@ -120,6 +154,12 @@ async def grant_role(
         _check_grant_power(policy, me, place, role_name)
         if user_id == me.user_id:
             raise Forbidden("You may not grant a role to yourself")
+        grantee = await _check_not_outranked(conn, policy, me, user_id, place)
+        had = set(policy.permissions_over(grantee, place))
+        # What the role alone holds at the unit, as the policy (inheritance included) says.
+        alone = Viewer(grantee.user_id, grantee.name, (AssignedRole(0, role_name, place, place.code, None),))
+        gives = policy.permissions_over(alone, place)
+        policy.cover(me, "role.grant")  # leave the engine synced with the granter
         new_id = await conn.fetchval(
             """insert into assignments (user_id, role, unit_id) values ($1, $2, $3)
                on conflict (user_id, role, unit_id) do nothing returning id""",
@@ -138,7 +178,14 @@ async def grant_role(
             unit_id=place.id,
             unit_code=place.code,
             records=0 if existed else 1,
-            detail=audit.detail_json(user=user_id, role=role_name, assignment=row["id"], already_held=existed),
+            detail=audit.detail_json(
+                user=user_id,
+                role=role_name,
+                assignment=row["id"],
+                already_held=existed,
+                permissions=gives,
+                adds=[p for p in gives if p not in had],
+            ),
         )
         return _assignment(row)
 
@@ -163,6 +210,7 @@ async def revoke_role(conn: asyncpg.Connection, viewer: Viewer, policy: PolicyEn
         _check_grant_power(policy, me, place, row["role"])
         if row["user_id"] == me.user_id:
             raise Forbidden("You may not revoke your own role")
+        await _check_not_outranked(conn, policy, me, row["user_id"], place)
         await conn.execute("delete from assignments where id = $1", ident)
         await audit.record(
             conn,

@@ -24,12 +24,12 @@ from core.errors import BadUserInput, Forbidden, NotFound
 from core.viewer import Viewer
 from models import CasteCategory, ContactConsent, EconomicStatus
 from policies import PolicyEngine
-from resolvers import audit
+from resolvers import audit, outreach
 from resolvers.cursors import ReadContext
 from resolvers.guard import check_enum, check_phone, check_text, in_transaction, parse_date
-from resolvers.redaction import VoterVisibility, voter_ancestors
+from resolvers.redaction import voter_ancestors
 from resolvers.scope import SqlParams, scope_condition
-from resolvers.voters import SCHEMES_JOIN, VOTER_COLUMNS, VoterRecord, voter_by_id, voter_record
+from resolvers.voters import VoterRecord, voter_by_id
 
 # GraphQL input name -> column
 SURVEY_FIELDS = {
@@ -44,11 +44,6 @@ VOTER_ROW_SQL = """
 select v.*, b.code as booth_code
 from voters v join units b on b.id = v.booth_id
 """
-RECORD_SQL = f"""
-select {VOTER_COLUMNS}, false as on_call_list, sc.*
-from voters v join units b on b.id = v.booth_id {SCHEMES_JOIN}
-where v.id = $1
-"""
 
 
 async def voter_for_write(
@@ -60,7 +55,9 @@ async def voter_for_write(
     params = SqlParams(epic_number)
     cond = scope_condition(policy.cover(viewer, "voter.read"), params, "v")
     row = await conn.fetchrow(f"{VOTER_ROW_SQL} where v.epic_number = $1 and {cond} for update of v", *params.values)
-    if row is None:
+    if row is None or not policy.cover(viewer, "voter.read").covers_ancestors(voter_ancestors(row)):
+        # A voter the viewer cannot read is absent to them, so the answer (the voter as a read
+        # shows it) never carries more than a read would (service.md: NOT_FOUND).
         raise NotFound("No such voter")
     if not policy.cover(viewer, "voter.write").covers_ancestors(voter_ancestors(row)):
         raise Forbidden("You may not change this voter's record")
@@ -121,6 +118,8 @@ async def update_voter_survey(
             params = SqlParams(row["id"])
             sets = ", ".join(f"{col} = {params.add(values[col])}" for col in changed)
             await conn.execute(f"update voters set {sets} where id = $1", *params.values)
+            if "contact_consent" in changed and values["contact_consent"] == "DENIED":
+                await outreach.leave_call_lists(conn, voter_id=row["id"])
         await audit.record(
             conn,
             user_id=viewer.user_id,
@@ -148,6 +147,7 @@ async def erase_voter_personal_data(
                where id = $1""",
             row["id"],
         )
+        await outreach.leave_call_lists(conn, voter_id=row["id"])
         await audit.record(
             conn,
             user_id=viewer.user_id,
@@ -203,11 +203,10 @@ async def enroll_beneficiary(
 
 
 async def written_voter(ctx: ReadContext, voter_id: int) -> VoterRecord:
-    """The voter a mutation returns, after commit, redacted for the viewer: as the reads show it,
-    or (a policy granting voter.write without voter.read there) through the redaction rule."""
+    """The voter a mutation returns, after commit, exactly as a read shows it to the viewer
+    (visibility and redaction of resolvers.voters); NOT_FOUND when a read would not show it
+    (e.g. the viewer's voter.read was revoked meanwhile), never the raw row."""
     record = await voter_by_id(ctx, voter_id)
-    if record is not None:
-        return record
-    row = await ctx.pool.fetchrow(RECORD_SQL, voter_id)
-    visibility = VoterVisibility(contact=ctx.cover("voter.read_contact"), sensitive=ctx.cover("voter.read_sensitive"))
-    return voter_record(ctx, row, visibility, on_call_list=False)
+    if record is None:
+        raise NotFound("No such voter")
+    return record

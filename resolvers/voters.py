@@ -4,9 +4,10 @@ Visibility of a voter row:
 - lists (`voters`, `Unit.voters`): scope_condition over the viewer's voter.read cover, ANDed
   with under_condition of the unit asked for;
 - single lookups (`voter(epicNumber)`, `node(id)`): the same, OR'ed in SQL with the call-list arm:
-  the voter is on one of the viewer's own call lists of an open campaign (opens_on <= today <=
-  closes_on) and the viewer holds outreach.call somewhere. Such a voter's phone is in clear
-  (redaction's on_call_list); nothing sensitive comes with it unless voter.read_sensitive covers it.
+  the voter is on one of the viewer's own call lists as resolvers.outreach.own_entries shows it
+  (an open campaign, the voter under the viewer's outreach.call cover, not self-assigned). Such
+  a voter's phone is in clear (redaction's on_call_list); nothing sensitive comes with it unless
+  voter.read_sensitive covers it. Lists use the same arm for the phone only.
 
 One statement per page: the voter columns, the booth's unit columns and (when selected) the
 schemes as array aggregates, first+1 rows for hasNextPage. totalCount only when selected: from
@@ -181,8 +182,10 @@ def _visibility(ctx: ReadContext) -> VoterVisibility:
 
 def _call_list_arm(ctx: ReadContext, params: SqlParams) -> str:
     """The voter (alias v) is one of the viewer's own call-list entries that the outreach module
-    shows them (resolvers.outreach.own_entries: an open campaign on the line of the viewer's
-    outreach.call units, consent not DENIED); `false` when the viewer holds no outreach.call."""
+    shows them (resolvers.outreach.own_entries: an open campaign, the voter under the viewer's
+    outreach.call cover, consent not DENIED, not assigned by the viewer themselves); `false` when
+    the viewer holds no outreach.call. Lists (`voters(unit:)`) use it for the phone in clear, so
+    it never reaches further than the call list itself."""
     if ctx.cover("outreach.call").empty:
         return "false"
     from resolvers import outreach  # imports this module: import at call time
@@ -440,9 +443,11 @@ async def voter_by_id(ctx: ReadContext, voter_id: int, want: Want = Want()) -> V
 # --------------------------------------------------------------- call logs ---
 def call_log_condition(ctx: ReadContext, params: SqlParams, log_alias: str = "cl", voter_alias: str = "v") -> str:
     """Call logs a viewer may read: of voters under the viewer's outreach.manage cover, and the
-    viewer's own calls."""
+    viewer's own calls of voters still under their outreach.call cover (a revoked caller loses
+    their past logs at once, as they lose their list)."""
     manage = scope_condition(ctx.cover("outreach.manage"), params, voter_alias)
-    own = f"{log_alias}.caller_id = {params.add(ctx.viewer.user_id)}"
+    reach = scope_condition(ctx.cover("outreach.call"), params, voter_alias)
+    own = "false" if reach == "false" else f"({log_alias}.caller_id = {params.add(ctx.viewer.user_id)} and {reach})"
     if manage == "false":
         return own
     return f"({manage} or {own})"

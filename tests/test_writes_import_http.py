@@ -13,6 +13,7 @@ import httpx
 from tests.dataset import load_folder
 from tests.serverkit import bearer, client_for
 from tests.writes_support import (
+    DISTRICT_CO_CONVENOR_LKO,
     DISTRICT_CONVENOR_LKO,
     DISTRICT_PRESIDENT_LKO,
     IT_CONVENOR_LKO,
@@ -148,7 +149,20 @@ async def test_http_import_of_users_and_schemes_stays_in_scope(database_url: str
             assert r.status_code == 403, r.text
             assert await conn.fetch("select * from users order by id") == before
             assert await conn.fetch("select * from schemes order by code") == schemes_before
-            # A new user is fine; so is the state IT convenor renaming anyone.
+            # Nor may a district co-convenor (rank 45) rename the district convenor (rank 50) of
+            # their own district, nor the state IT convenor (45) the state president (100).
+            r = await _post(
+                client,
+                DISTRICT_CO_CONVENOR_LKO,
+                {"users.csv": _csv(user_header, [{"id": DISTRICT_CONVENOR_LKO, "name": "X", "phone": ""}])},
+            )
+            assert r.status_code == 403 and "users.csv:2" in r.text, r.text
+            r = await _post(
+                client, STATE_IT, {"users.csv": _csv(user_header, [{"id": "u-000001", "name": "X", "phone": ""}])}
+            )
+            assert r.status_code == 403 and "users.csv:2" in r.text, r.text
+            assert await conn.fetch("select * from users order by id") == before
+            # A new user is fine; so is renaming someone of lower rank inside one's scope.
             r = await _post(
                 client,
                 DISTRICT_CONVENOR_LKO,
@@ -156,9 +170,9 @@ async def test_http_import_of_users_and_schemes_stays_in_scope(database_url: str
             )
             assert r.status_code == 200, r.text
             r = await _post(
-                client, STATE_IT, {"users.csv": _csv(user_header, [{"id": "u-000001", "name": "Renamed", "phone": ""}])}
+                client, STATE_IT, {"users.csv": _csv(user_header, [{"id": "u-000014", "name": "Renamed", "phone": ""}])}
             )
             assert r.status_code == 200, r.text
-            assert await conn.fetchval("select name from users where id = 'u-000001'") == "Renamed"
+            assert await conn.fetchval("select name from users where id = 'u-000014'") == "Renamed"
     finally:
         await conn.close()

@@ -29,6 +29,7 @@ from tests.writes_support import (
     LKO,
     LKO_M01,
     LKO_M01_B1,
+    LKO_M01_B2,
     LKO_M02_B1,
     MANDAL_PRESIDENT_LKO_M01,
     STATE_PRESIDENT,
@@ -116,22 +117,25 @@ async def test_assign_calls_picks_eligible_voters_once(world: World) -> None:
     assert len(eligible) > 20
     n1 = await _assign(world, MANDAL_PRESIDENT_LKO_M01, c.id, CALLER_LKO_M01_B1, limit=5, unit=LKO_M01_B1)
     n2 = await _assign(world, MANDAL_PRESIDENT_LKO_M01, c.id, CALLER_LKO_M01, limit=10)
+    # A booth president's outreach.call covers their booth only: the rest of the mandal is skipped.
     n3 = await _assign(world, MANDAL_PRESIDENT_LKO_M01, c.id, BOOTH_PRESIDENT_LKO_M01_B2, limit=10_000)
+    n4 = await _assign(world, MANDAL_PRESIDENT_LKO_M01, c.id, CALLER_LKO_M01, limit=10_000)
     rows = await world.conn.fetch("select voter_id, caller_id from call_assignments where campaign_id = $1", c.id)
-    assert n1 == 5 and n2 == 10 and n3 > 0 and n1 + n2 + n3 == len(rows) == len(eligible)
+    assert n1 == 5 and n2 == 10 and n3 > 0 and n4 > 0 and n1 + n2 + n3 + n4 == len(rows) == len(eligible)
     assert {r["voter_id"] for r in rows} == eligible
-    booths = await world.conn.fetch(
-        """select distinct b.code from call_assignments ca join voters v on v.id = ca.voter_id
-           join units b on b.id = v.booth_id where ca.caller_id = $1""",
-        CALLER_LKO_M01_B1,
-    )
-    assert [r["code"] for r in booths] == [LKO_M01_B1]
+    for caller, booth in ((CALLER_LKO_M01_B1, LKO_M01_B1), (BOOTH_PRESIDENT_LKO_M01_B2, LKO_M01_B2)):
+        booths = await world.conn.fetch(
+            """select distinct b.code from call_assignments ca join voters v on v.id = ca.voter_id
+               join units b on b.id = v.booth_id where ca.caller_id = $1""",
+            caller,
+        )
+        assert [r["code"] for r in booths] == [booth]
     assert await _assign(world, MANDAL_PRESIDENT_LKO_M01, c.id, CALLER_LKO_M01) == 0
     counts = [
         r["records"]
         for r in await world.conn.fetch("select records from audit_log where action = 'outreach.assign' order by id")
     ]
-    assert counts == [n1, n2, n3, 0]
+    assert counts == [n1, n2, n3, n4, 0]
     assert await world.rollups_match_recount() == []
 
 
@@ -209,7 +213,7 @@ async def test_parallel_assignments_never_double(world: World) -> None:
     eligible = await _eligible(world, c, LKO_M01)
     viewer = await world.viewer(MANDAL_PRESIDENT_LKO_M01)
     conns = [await asyncpg.connect(world.url) for _ in range(4)]
-    callers = [CALLER_LKO_M01, CALLER_LKO_M01_B1, BOOTH_PRESIDENT_LKO_M01_B1, MANDAL_PRESIDENT_LKO_M01]
+    callers = [CALLER_LKO_M01, CALLER_LKO_M01_B1, BOOTH_PRESIDENT_LKO_M01_B1, BOOTH_PRESIDENT_LKO_M01_B2]
     try:
         counts = await asyncio.gather(
             *(

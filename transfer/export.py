@@ -97,6 +97,11 @@ async def prepare_export(conn: asyncpg.Connection, viewer: Viewer, policy: Polic
                 [u.id for u in rows.units],
             )
         )
+        # What goes out in clear, from the same covers the redaction applies row by row: the
+        # phones of voters under both the exported rows and voter.read_contact, the sensitive
+        # fields of those under voter.read_sensitive (not whether the whole unit is covered).
+        phones = await _phones(conn, _overlap(rows, visibility.contact))
+        surveyed = await _sensitive(conn, _overlap(rows, visibility.sensitive))
         audit_id = await audit.record(
             conn,
             user_id=viewer.user_id,
@@ -106,11 +111,46 @@ async def prepare_export(conn: asyncpg.Connection, viewer: Viewer, policy: Polic
             records=count,
             detail=audit.detail_json(
                 file="voters.csv",
-                phone_in_clear=visibility.contact.covers(place),
-                sensitive_in_clear=visibility.sensitive.covers(place),
+                phone_in_clear=phones > 0,
+                phones_in_clear=phones,
+                sensitive_in_clear=surveyed > 0,
+                sensitive_records_in_clear=surveyed,
             ),
         )
     return ExportPlan(unit=place, rows=rows, visibility=visibility, records=count, audit_id=audit_id)
+
+
+def _overlap(a: Cover, b: Cover) -> Cover:
+    """The units covering exactly the voters under both covers: a cover's units never nest, so of
+    two nested units of a and b the inner one is their overlap."""
+    inner = {u.id: u for u in a.units if b.covers(u)} | {u.id: u for u in b.units if a.covers(u)}
+    return Cover(tuple(inner.values()))
+
+
+async def _phones(conn: asyncpg.Connection, cover: Cover) -> int:
+    """Voters with a phone under the cover (the rollups are exact: one index lookup per unit)."""
+    if cover.empty:
+        return 0
+    return int(
+        await conn.fetchval(
+            "select coalesce(sum(n), 0) from unit_rollups where unit_id = any($1::int[]) and dim = 'with_phone'",
+            [u.id for u in cover.units],
+        )
+    )
+
+
+async def _sensitive(conn: asyncpg.Connection, cover: Cover) -> int:
+    """Voters under the cover with any sensitive field recorded (what redaction shows in clear)."""
+    if cover.empty:
+        return 0
+    params = SqlParams()
+    return int(
+        await conn.fetchval(
+            f"""select count(*) from voters v where {scope_condition(cover, params, "v")}
+                and (v.caste_category is not null or v.caste is not null or v.economic_status is not null)""",
+            *params.values,
+        )
+    )
 
 
 def _csv_line(values: list[object]) -> str:

@@ -43,7 +43,7 @@ from core.settings import Settings
 from core.viewer import UNIT_PLACE_COLUMNS, UnitPlace, Viewer, load_viewer, unit_place
 from policies import PolicyEngine
 from resolvers.guard import find_unit, visible_cover
-from resolvers.roles import granting_rank
+from resolvers.roles import granting_rank, permission_rank
 from transfer.export import prepare_export, stream_export
 from transfer.export_response import ExportResponse
 
@@ -248,13 +248,14 @@ async def check_reference_rows(
     cover = policy.cover(viewer, "data.import")
     if "schemes.csv" in names and not cover.everything:
         raise Forbidden("schemes.csv: schemes are state-wide; importing them needs data.import over the state")
-    if "users.csv" not in names or cover.everything:
+    if "users.csv" not in names:
         return
     with (folder / "users.csv").open(newline="", encoding="utf-8-sig", errors="replace") as f:
         ids = [(line, row.get("id") or "") for line, row in enumerate(csv.DictReader(f), start=2)]
     held: dict[str, list[UnitPlace]] = {}
+    ranks: dict[str, list[tuple[UnitPlace, int]]] = {}
     for row in await conn.fetch(
-        f"""select x.id as uid, {UNIT_PLACE_COLUMNS} from users x
+        f"""select x.id as uid, a.role, {UNIT_PLACE_COLUMNS} from users x
             left join assignments a on a.user_id = x.id left join units u on u.id = a.unit_id
             where x.id = any($1::text[])""",
         [user for _, user in ids],
@@ -262,8 +263,17 @@ async def check_reference_rows(
         places = held.setdefault(row["uid"], [])
         if row["id"] is not None:
             places.append(unit_place(row))
+            ranks.setdefault(row["uid"], []).append((unit_place(row), policy.rank(row["role"])))
+
+    def outranked(user: str) -> bool:
+        """Every assignment of the user is of lower rank than the importer's data.import role there."""
+        return all(
+            (mine := permission_rank(policy, viewer, place, "data.import")) is not None and rank < mine
+            for place, rank in ranks.get(user, [])
+        )
+
     for line, user in ids:  # `held` has every existing user, with or without assignments
-        if user in held and not (held.get(user) and all(cover.covers(p) for p in held[user])):
+        if user in held and not (held.get(user) and all(cover.covers(p) for p in held[user]) and outranked(user)):
             raise Forbidden(
                 f"users.csv:{line}: column id: {user!r} is not a user of your data.import scope",
                 file="users.csv",
