@@ -29,7 +29,7 @@ from resolvers.cursors import ReadContext
 from resolvers.guard import check_enum, check_phone, check_text, in_transaction, parse_date, visible_cover
 from resolvers.redaction import VoterVisibility, voter_ancestors
 from resolvers.scope import SqlParams, scope_condition
-from resolvers.voters import SCHEMES_JOIN, VOTER_COLUMNS, VoterRecord, voter_by_id, voter_record
+from resolvers.voters import SCHEMES_JOIN, VOTER_COLUMNS, VoterRecord, Want, voter_by_id, voter_record
 
 # GraphQL input name -> column
 SURVEY_FIELDS = {
@@ -201,12 +201,13 @@ async def enroll_beneficiary(
     return await in_transaction(conn, work)
 
 
-async def written_voter(ctx: ReadContext, voter_id: int) -> VoterRecord:
+async def written_voter(ctx: ReadContext, voter_id: int, want: Want = Want()) -> VoterRecord:
     """The voter a mutation returns, after commit, redacted for the viewer: as the reads show it,
-    or (a policy granting voter.write without voter.read there) through the redaction rule."""
-    record = await voter_by_id(ctx, voter_id)
+    or (a policy granting voter.write without voter.read there) through the redaction rule.
+    `want`: what the mutation's selection asks for (the audit notes only what goes out)."""
+    record = await voter_by_id(ctx, voter_id, want)
     if record is not None:
         return record
     row = await ctx.pool.fetchrow(RECORD_SQL, voter_id)
     visibility = VoterVisibility(contact=ctx.cover("voter.read_contact"), sensitive=ctx.cover("voter.read_sensitive"))
-    return voter_record(ctx, row, visibility, on_call_list=False)
+    return voter_record(ctx, row, visibility, want, on_call_list=False)
