@@ -77,7 +77,22 @@ async def test_http_import(database_url: str, tiny_dataset: Path) -> None:
             r = await _post(client, None, {"voters.csv": _csv(HEADER, lko)})
             assert r.status_code == 401
             assert await conn.fetch("select * from voters order by id") == state_before
-            assert await conn.fetchval("select count(*) from audit_log") == audit_before
+            # Every refusal after authentication leaves a trace, under the importer's scope.
+            refusals = await conn.fetch(
+                "select user_id, unit_code, records, detail from audit_log where action = 'data.import_refused' "
+                "order by id"
+            )
+            none = '"column":null,"file":null'
+            assert [tuple(r) for r in refusals] == [
+                (DISTRICT_CONVENOR_LKO, LKO, 0, '{"code":"NOT_FOUND","column":"booth_code","file":"voters.csv",'
+                 f'"files":["voters.csv"],"line":{len(lko) + 2}}}'),
+                (DISTRICT_PRESIDENT_LKO, LKO, 0, f'{{"code":"FORBIDDEN",{none},"files":["voters.csv"],"line":null}}'),
+                (DISTRICT_CONVENOR_LKO, LKO, 0, '{"code":"BAD_USER_INPUT","column":"phone","file":"voters.csv",'
+                 '"files":["voters.csv"],"line":4}'),
+                (DISTRICT_CONVENOR_LKO, LKO, 0, f'{{"code":"BAD_USER_INPUT",{none},"files":[],"line":null}}'),
+                (DISTRICT_CONVENOR_LKO, LKO, 0, f'{{"code":"BAD_USER_INPUT",{none},"files":[],"line":null}}'),
+            ]  # fmt: skip
+            assert await conn.fetchval("select count(*) from audit_log") == audit_before + len(refusals)
 
             # Inside the scope: imported and audited.
             r = await _post(client, DISTRICT_CONVENOR_LKO, {"voters.csv": _csv(HEADER, lko)})
