@@ -177,3 +177,48 @@ async def test_http_import_of_users_and_schemes_stays_in_scope(database_url: str
             assert await conn.fetchval("select name from users where id = 'u-000001'") == "Renamed"
     finally:
         await conn.close()
+
+
+async def test_http_import_answers_alike_for_records_elsewhere_and_nowhere(
+    database_url: str, tiny_dataset: Path
+) -> None:
+    """A probe: an EPIC or booth code of another district and one that exists nowhere get the
+    same status and body (the value sent is echoed the same way in both)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await load_folder(conn, tiny_dataset)
+        elsewhere = _voters(tiny_dataset, "UP-AWD-AYD-")[0]
+        mine = _voters(tiny_dataset, LKO + "-")[:3]
+        ben_header = ["epic_number", "scheme_code", "since"]
+        scheme = await conn.fetchval("select min(code) from schemes")
+        async with client_for(database_url, seeded=False) as client:
+
+            async def answer(files: dict[str, bytes]) -> tuple[int, str]:
+                r = await _post(client, DISTRICT_CONVENOR_LKO, files)
+                return r.status_code, r.text
+
+            def beneficiaries(epic: str) -> dict[str, bytes]:
+                rows = [{"epic_number": v["epic_number"], "scheme_code": scheme, "since": ""} for v in mine]
+                rows.insert(1, {"epic_number": epic, "scheme_code": scheme, "since": ""})
+                return {"beneficiaries.csv": _csv(ben_header, rows)}
+
+            def voters(booth: str) -> dict[str, bytes]:
+                return {"voters.csv": _csv(HEADER, [*mine[:1], {**mine[1], "booth_code": booth}, *mine[2:]])}
+
+            def same(a: tuple[int, str], b: tuple[int, str], sent_a: str, sent_b: str) -> None:
+                assert a[0] == b[0] == 404
+                assert a[1].replace(sent_a, "X") == b[1].replace(sent_b, "X")
+
+            same(await answer(beneficiaries(elsewhere["epic_number"])), await answer(beneficiaries("ZZZ9999999")),
+                 elsewhere["epic_number"], "ZZZ9999999")  # fmt: skip
+            same(await answer(voters(elsewhere["booth_code"])), await answer(voters("UP-NOWHERE-B0001")),
+                 elsewhere["booth_code"], "UP-NOWHERE-B0001")  # fmt: skip
+            # An own-file rule (an unknown scheme, later in the file) wins over either.
+            rows = (
+                beneficiaries(elsewhere["epic_number"])["beneficiaries.csv"]
+                + f"{mine[0]['epic_number']},NOPE,\r\n".encode()
+            )
+            status, body = await answer({"beneficiaries.csv": rows})
+            assert status == 400 and "beneficiaries.csv:6: column scheme_code: no scheme 'NOPE'" in body, body
+    finally:
+        await conn.close()
