@@ -213,12 +213,15 @@ async def test_http_import_answers_alike_for_records_elsewhere_and_nowhere(
                  elsewhere["epic_number"], "ZZZ9999999")  # fmt: skip
             same(await answer(voters(elsewhere["booth_code"])), await answer(voters("UP-NOWHERE-B0001")),
                  elsewhere["booth_code"], "UP-NOWHERE-B0001")  # fmt: skip
-            # An own-file rule (an unknown scheme, later in the file) wins over either.
-            rows = (
-                beneficiaries(elsewhere["epic_number"])["beneficiaries.csv"]
-                + f"{mine[0]['epic_number']},NOPE,\r\n".encode()
-            )
-            status, body = await answer({"beneficiaries.csv": rows})
-            assert status == 400 and "beneficiaries.csv:6: column scheme_code: no scheme 'NOPE'" in body, body
+            # Behind a later refusal (an unknown scheme; an EPIC that exists nowhere) the two are
+            # still alike: the own-file rule comes first, and the first line of either refusal wins.
+            for tail in (f"{mine[0]['epic_number']},NOPE,\r\n", f"ZZZ0000001,{scheme},\r\n"):
+                probes = [
+                    await answer({"beneficiaries.csv": beneficiaries(epic)["beneficiaries.csv"] + tail.encode()})
+                    for epic in (elsewhere["epic_number"], "ZZZ9999999")
+                ]
+                assert probes[0][0] == probes[1][0]
+                assert probes[0][1].replace(elsewhere["epic_number"], "X") == probes[1][1].replace("ZZZ9999999", "X")
+            assert probes[0][0] == 404 and "beneficiaries.csv:3: column epic_number" in probes[0][1]
     finally:
         await conn.close()
