@@ -204,6 +204,10 @@ async def _import(conn: asyncpg.Connection, folder: Path) -> ImportReport:
     try:
         return await import_folder(conn, folder, user_id=IMPORT_USER, progress=True)
     except BoothgraphError as exc:  # CsvImportError names file:line: column: reason
+        from transfer.refused_audit import record_refused_import, state_unit
+
+        files = sorted(p.name for p in folder.glob("*.csv"))
+        await record_refused_import(conn, user_id=IMPORT_USER, units=await state_unit(conn), error=exc, files=files)
         raise CommandError(exc.message) from exc
 
 

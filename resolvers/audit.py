@@ -25,6 +25,7 @@ ACTIONS = frozenset(
         "voter.erase",
         "beneficiary.enroll",
         "data.import",
+        "data.import_refused",
         "data.export",
         "role.grant",
         "role.revoke",
@@ -60,6 +61,31 @@ async def record(
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     return int(await conn.fetchval(INSERT_SQL, user_id, action, unit_id, unit_code, int(records), detail))
+
+
+async def record_many(
+    conn: asyncpg.Connection,
+    *,
+    user_id: str,
+    actions: list[str],
+    unit_codes: list[str],
+    records: list[int],
+) -> None:
+    """Append one entry per (action, unit code, records), each unit found by its code, in one
+    statement. Call it inside a transaction."""
+    unknown = set(actions) - ACTIONS
+    if unknown:
+        raise ValueError(f"unknown audit actions {sorted(unknown)!r}")
+    await conn.execute(
+        """insert into audit_log (user_id, action, unit_id, unit_code, records)
+           select $1, e.action, u.id, e.code, e.records
+           from unnest($2::text[], $3::text[], $4::int[]) with ordinality as e(action, code, records, n)
+           left join units u on u.code = e.code order by e.n""",
+        user_id,
+        actions,
+        unit_codes,
+        records,
+    )
 
 
 # ------------------------------------------------------------------------------ reading ---

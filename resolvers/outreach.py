@@ -55,6 +55,7 @@ from resolvers.voters import (
     CallLogRow,
     VoterFilterArgs,
     VoterRecord,
+    Want,
     filter_conditions,
     voter_record,
 )
@@ -165,9 +166,10 @@ def _log(r: Mapping[str, Any]) -> CallLogRow | None:
     return CallLogRow(**{c: r[f"l__{c}"] for c in LOG_COLUMNS})
 
 
-def _call_list_voter(ctx: ReadContext, r: Mapping[str, Any]) -> VoterRecord:
-    """The voter as a caller sees it on their list: phone in clear, nothing sensitive."""
-    return voter_record(ctx, r, CALL_LIST_VIEW, on_call_list=True)
+def _call_list_voter(ctx: ReadContext, r: Mapping[str, Any], want: Want) -> VoterRecord:
+    """The voter as a caller sees it on their list: phone in clear, nothing sensitive. `want`:
+    what the selection asks for, so that a list read without phones audits no phone read."""
+    return voter_record(ctx, r, CALL_LIST_VIEW, want, on_call_list=True)
 
 
 # -------------------------------------------------------------------- visibility ---
@@ -488,11 +490,11 @@ left join call_logs l on l.id = ca.last_call_id
 """
 
 
-def _entry(ctx: ReadContext, r: Mapping[str, Any], manage: Cover) -> CallEntry:
+def _entry(ctx: ReadContext, r: Mapping[str, Any], manage: Cover, want: Want) -> CallEntry:
     return CallEntry(
         id=r["ca_id"],
         campaign=_campaign(r, manage),
-        voter=_call_list_voter(ctx, r),
+        voter=_call_list_voter(ctx, r, want),
         caller_id=r["ca_caller_id"],
         last_call=_log(r),
     )
@@ -505,9 +507,10 @@ async def my_call_list(
     first: int | None = 50,
     after: str | None = None,
     want_total: bool = True,
+    want_voter: Want = Want(),
 ) -> Page[CallEntry]:
     """The viewer's own entries of open campaigns: never called first, then CALL_BACK, then the
-    rest, then by id (keyset over that order)."""
+    rest, then by id (keyset over that order). `want_voter`: what is selected of each voter."""
     n = validate_first(first, 50)
     codec = CursorCodec(ctx.settings, "calls:mine", binding(ctx.viewer.user_id, campaign_id))
     start = codec.decode(after, (int, int))
@@ -530,19 +533,19 @@ async def my_call_list(
     page.has_next = len(rows) > n
     manage = ctx.cover("outreach.manage")
     for r in rows[:n]:
-        page.items.append(_entry(ctx, r, manage))
+        page.items.append(_entry(ctx, r, manage, want_voter))
         page.cursors.append(codec.encode([r["urgency"], r["ca_id"]]))
     return page
 
 
-async def call_assignment_by_id(ctx: ReadContext, assignment_id: int) -> CallEntry | None:
+async def call_assignment_by_id(ctx: ReadContext, assignment_id: int, want_voter: Want = Want()) -> CallEntry | None:
     """For node(id): one entry of the viewer's own visible call list, else None."""
     params = SqlParams(assignment_id)
     own = own_entries(ctx.viewer, ctx.policy, params)
     if own == "false":
         return None
     row = await ctx.pool.fetchrow(f"{ENTRY_SELECT} where ca.id = $1 and {own}", *params.values)
-    return None if row is None else _entry(ctx, row, ctx.cover("outreach.manage"))
+    return None if row is None else _entry(ctx, row, ctx.cover("outreach.manage"), want_voter)
 
 
 # ------------------------------------------------------------------------- logCall ---

@@ -85,24 +85,20 @@ def redact_voter(row: Mapping[str, Any], visibility: VoterVisibility, *, on_call
 
 @dataclass
 class ReadLog:
-    """What one request read in clear: action -> set of voter ids, written to the audit log
-    once per request and action (records = distinct voters)."""
+    """What one request read in clear, per action and per booth the voters lie in: written to
+    the audit log once per request, action and booth (records = distinct voters there). The
+    booth is the one unit that is always inside the reader's scope and under every auditor
+    whose scope holds the voter, whatever level the policy gives audit.read (service.md)."""
 
-    voters: dict[str, set[int]] = field(default_factory=dict)
-    unit_codes: dict[str, str | None] = field(default_factory=dict)
+    voters: dict[tuple[str, str], set[int]] = field(default_factory=dict)
 
-    def note(self, redacted: RedactedVoter, voter_id: int, unit_code: str | None = None) -> None:
+    def note(self, redacted: RedactedVoter, voter_id: int, unit_code: str) -> None:
+        """`unit_code`: the booth the voter lies in."""
         if redacted.phone_in_clear:
-            self._add("voter.read_contact", voter_id, unit_code)
+            self.voters.setdefault(("voter.read_contact", unit_code), set()).add(voter_id)
         if redacted.sensitive_in_clear:
-            self._add("voter.read_sensitive", voter_id, unit_code)
+            self.voters.setdefault(("voter.read_sensitive", unit_code), set()).add(voter_id)
 
-    def _add(self, action: str, voter_id: int, unit_code: str | None) -> None:
-        self.voters.setdefault(action, set()).add(voter_id)
-        if action not in self.unit_codes:
-            self.unit_codes[action] = unit_code
-        elif self.unit_codes[action] != unit_code:
-            self.unit_codes[action] = None  # reads spanning several units: no single unit
-
-    def entries(self) -> list[tuple[str, str | None, int]]:
-        return [(action, self.unit_codes.get(action), len(ids)) for action, ids in sorted(self.voters.items())]
+    def entries(self) -> list[tuple[str, str, int]]:
+        """(action, unit code, records), sorted."""
+        return [(action, code, len(ids)) for (action, code), ids in sorted(self.voters.items())]

@@ -29,7 +29,7 @@ from resolvers.cursors import ReadContext
 from resolvers.guard import check_enum, check_phone, check_text, in_transaction, parse_date
 from resolvers.redaction import voter_ancestors
 from resolvers.scope import SqlParams, scope_condition
-from resolvers.voters import VoterRecord, voter_by_id
+from resolvers.voters import VoterRecord, Want, voter_by_id
 
 # GraphQL input name -> column
 SURVEY_FIELDS = {
@@ -202,11 +202,12 @@ async def enroll_beneficiary(
     return await in_transaction(conn, work)
 
 
-async def written_voter(ctx: ReadContext, voter_id: int) -> VoterRecord:
+async def written_voter(ctx: ReadContext, voter_id: int, want: Want = Want()) -> VoterRecord:
     """The voter a mutation returns, after commit, exactly as a read shows it to the viewer
     (visibility and redaction of resolvers.voters); NOT_FOUND when a read would not show it
-    (e.g. the viewer's voter.read was revoked meanwhile), never the raw row."""
-    record = await voter_by_id(ctx, voter_id)
+    (e.g. the viewer's voter.read was revoked meanwhile), never the raw row. `want`: what the
+    mutation's selection asks for (the audit notes only what goes out)."""
+    record = await voter_by_id(ctx, voter_id, want)
     if record is None:
         raise NotFound("No such voter")
     return record

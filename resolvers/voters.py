@@ -204,12 +204,12 @@ def redacted_row(
     row: Mapping[str, Any],
     vis: VoterVisibility,
     want: Want = Want(),
-    unit_code: str | None = None,
     *,
     on_call_list: bool | None = None,
 ) -> RedactedVoter:
     """A voter row's fields as the viewer may see them, through THE redaction rule; what goes out
-    in clear is noted for the audit (under `unit_code`, else the voter's booth). `on_call_list`
+    in clear (and is selected: `want`) is noted for the audit under the voter's booth, never
+    under the unit the query named (which may lie above the viewer's scope). `on_call_list`
     defaults to the row's own `on_call_list` column."""
     listed = bool(row["on_call_list"]) if on_call_list is None else on_call_list
     red = redact_voter(row, vis, on_call_list=listed)
@@ -218,7 +218,7 @@ def redacted_row(
     if not want.sensitive:
         red.sensitive_in_clear = False
     if red.phone_in_clear or red.sensitive_in_clear:
-        ctx.read_log.note(red, row["id"], unit_code if unit_code is not None else row["booth_code"])
+        ctx.read_log.note(red, row["id"], row["booth_code"])
     return red
 
 
@@ -250,12 +250,11 @@ def voter_record(
     row: Mapping[str, Any],
     vis: VoterVisibility,
     want: Want = Want(),
-    unit_code: str | None = None,
     *,
     on_call_list: bool | None = None,
 ) -> VoterRecord:
     """`redacted_row`, as a VoterRecord."""
-    return record_of(row, redacted_row(ctx, row, vis, want, unit_code, on_call_list=on_call_list))
+    return record_of(row, redacted_row(ctx, row, vis, want, on_call_list=on_call_list))
 
 
 def _booth(row: Mapping[str, Any], booths: dict[int, UnitRow] | None) -> UnitRow:
@@ -406,7 +405,7 @@ async def voters_page(
             return record_of(row, red, booths)
 
     for row in rows[:n]:
-        page.items.append(build(row, redacted_row(ctx, row, vis, want, unit_code)))
+        page.items.append(build(row, redacted_row(ctx, row, vis, want)))
         page.keys.append([row[c] for c in key_columns])
     return page
 
@@ -428,7 +427,7 @@ async def _single(ctx: ReadContext, column: str, value: Any, want: Want) -> Vote
     row = await ctx.pool.fetchrow(sql, *params.values)
     if row is None:
         return None
-    return voter_record(ctx, row, _visibility(ctx), want, row["booth_code"])
+    return voter_record(ctx, row, _visibility(ctx), want)
 
 
 async def voter_by_epic(ctx: ReadContext, epic_number: str, want: Want = Want()) -> VoterRecord | None:

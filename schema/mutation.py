@@ -20,9 +20,10 @@ from resolvers.cursors import to_global_id
 from schema.enums import CallOutcome, CasteCategory, ContactConsent, EconomicStatus, Level, Role
 from schema.outreach import campaign_from_row, id_of
 from schema.outreach_types import CallLog, Campaign
+from schema.relay import object_selection
 from schema.units import UnitRef
 from schema.viewer import Assignment
-from schema.voters import Voter, VoterFilter, voter_from_record
+from schema.voters import Voter, VoterFilter, voter_from_record, want_for
 
 
 @strawberry.input
@@ -85,7 +86,8 @@ def _pk(value: Any, kind: str, what: str) -> int:
 
 
 async def _voter(info: strawberry.Info, voter_id: int) -> Voter:
-    return voter_from_record(await survey_resolvers.written_voter(info.context, voter_id))
+    want = want_for(object_selection(info))
+    return voter_from_record(await survey_resolvers.written_voter(info.context, voter_id, want))
 
 
 @strawberry.type

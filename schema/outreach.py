@@ -33,7 +33,7 @@ from schema.outreach_types import (
 from schema.relay import children, names, page_info
 from schema.stats import Bucket, OutreachStats
 from schema.units import unit_from_row
-from schema.voters import Scheme, voter_from_record
+from schema.voters import Scheme, voter_from_record, want_for
 
 NO_PROGRESS = OutreachStatsRow()
 
@@ -142,7 +142,12 @@ class OutreachQuery:
             if pk is None:
                 pk = -1  # a malformed id matches nothing, like an id out of scope
         page = await outreach_resolvers.my_call_list(
-            info.context, campaign_id=pk, first=first, after=after, want_total=_total_wanted(info)
+            info.context,
+            campaign_id=pk,
+            first=first,
+            after=after,
+            want_total=_total_wanted(info),
+            want_voter=want_for(_node_fields(info, "voter")),
         )
         progress = await progress_for(
             info, (e.campaign for e in page.items), "progress" in _node_fields(info, "campaign")
@@ -186,7 +191,8 @@ async def resolve_node(info: strawberry.Info, kind: str, pk: int) -> Any:
         progress = await progress_for(info, [campaign], "progress" in names(info.selected_fields))
         return campaign_from_row(campaign, progress.get(campaign.id))
     if kind == "CallAssignment":
-        entry = await outreach_resolvers.call_assignment_by_id(ctx, pk)
+        want_voter = want_for(names(children(info.selected_fields, "voter")))
+        entry = await outreach_resolvers.call_assignment_by_id(ctx, pk, want_voter)
         if entry is None:
             return None
         progress = await progress_for(

@@ -67,8 +67,25 @@ async def test_round_trip_of_the_generator(conn: asyncpg.Connection, tiny_datase
             booth["mandal_id"], booth["district_id"], booth["region_id"],
         )  # fmt: skip
 
-    # The audit entry: one, in the same transaction, with the counts.
-    audit = await conn.fetch("select * from audit_log")
+    # The audit entries, in the same transaction: a role.grant per assignment granted (like
+    # grantRole), then the data.import with the counts.
+    grants = await conn.fetch(
+        """select a.user_id, a.action, a.unit_id, a.unit_code, a.records, a.detail, x.id as assignment
+           from audit_log a join assignments x on x.id = (a.detail::json ->> 'assignment')::bigint
+           where a.action = 'role.grant' order by a.id"""
+    )
+    held = await conn.fetch(
+        "select x.id, x.user_id, x.role, u.id as unit_id, u.code from assignments x join units u on u.id = x.unit_id "
+        "order by x.id"
+    )
+    assert [(g["user_id"], g["unit_id"], g["unit_code"], g["records"], g["assignment"]) for g in grants] == [
+        ("u-000001", h["unit_id"], h["code"], 1, h["id"]) for h in held
+    ]
+    assert grants[0]["detail"] == (
+        f'{{"already_held":false,"assignment":{held[0]["id"]},"role":"{held[0]["role"]}",'
+        f'"user":"{held[0]["user_id"]}","via":"assignments.csv"}}'
+    )
+    audit = await conn.fetch("select * from audit_log where action <> 'role.grant'")
     assert len(audit) == 1
     assert (audit[0]["action"], audit[0]["user_id"], audit[0]["records"]) == (
         "data.import", "u-000001", report.records,
@@ -85,7 +102,11 @@ async def test_import_twice_is_the_same_state(conn: asyncpg.Connection, tiny_dat
     assert second == first
     assert all(c.inserted == 0 and c.updated == 0 for c in report.files.values())
     assert report.touched_booth_ids == []
-    assert await conn.fetchval("select count(*) from audit_log") == 2
+    # Two data.import entries; role.grant only for the first import's assignments (the second grants nothing).
+    assert await conn.fetchval("select count(*) from audit_log where action = 'data.import'") == 2
+    assert await conn.fetchval("select count(*) from audit_log where action = 'role.grant'") == await conn.fetchval(
+        "select count(*) from assignments"
+    )
 
 
 async def test_devanagari_round_trip(conn: asyncpg.Connection, mini_dataset: Path) -> None:

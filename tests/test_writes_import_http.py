@@ -78,7 +78,22 @@ async def test_http_import(database_url: str, tiny_dataset: Path) -> None:
             r = await _post(client, None, {"voters.csv": _csv(HEADER, lko)})
             assert r.status_code == 401
             assert await conn.fetch("select * from voters order by id") == state_before
-            assert await conn.fetchval("select count(*) from audit_log") == audit_before
+            # Every refusal after authentication leaves a trace, under the importer's scope.
+            refusals = await conn.fetch(
+                "select user_id, unit_code, records, detail from audit_log where action = 'data.import_refused' "
+                "order by id"
+            )
+            none = '"column":null,"file":null'
+            assert [tuple(r) for r in refusals] == [
+                (DISTRICT_CONVENOR_LKO, LKO, 0, '{"code":"NOT_FOUND","column":"booth_code","file":"voters.csv",'
+                 f'"files":["voters.csv"],"line":{len(lko) + 2}}}'),
+                (DISTRICT_PRESIDENT_LKO, LKO, 0, f'{{"code":"FORBIDDEN",{none},"files":["voters.csv"],"line":null}}'),
+                (DISTRICT_CONVENOR_LKO, LKO, 0, '{"code":"BAD_USER_INPUT","column":"phone","file":"voters.csv",'
+                 '"files":["voters.csv"],"line":4}'),
+                (DISTRICT_CONVENOR_LKO, LKO, 0, f'{{"code":"BAD_USER_INPUT",{none},"files":[],"line":null}}'),
+                (DISTRICT_CONVENOR_LKO, LKO, 0, f'{{"code":"BAD_USER_INPUT",{none},"files":[],"line":null}}'),
+            ]  # fmt: skip
+            assert await conn.fetchval("select count(*) from audit_log") == audit_before + len(refusals)
 
             # Inside the scope: imported and audited.
             r = await _post(client, DISTRICT_CONVENOR_LKO, {"voters.csv": _csv(HEADER, lko)})
@@ -174,5 +189,53 @@ async def test_http_import_of_users_and_schemes_stays_in_scope(database_url: str
             )
             assert r.status_code == 200, r.text
             assert await conn.fetchval("select name from users where id = 'u-000014'") == "Renamed"
+    finally:
+        await conn.close()
+
+
+async def test_http_import_answers_alike_for_records_elsewhere_and_nowhere(
+    database_url: str, tiny_dataset: Path
+) -> None:
+    """A probe: an EPIC or booth code of another district and one that exists nowhere get the
+    same status and body (the value sent is echoed the same way in both)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await load_folder(conn, tiny_dataset)
+        elsewhere = _voters(tiny_dataset, "UP-AWD-AYD-")[0]
+        mine = _voters(tiny_dataset, LKO + "-")[:3]
+        ben_header = ["epic_number", "scheme_code", "since"]
+        scheme = await conn.fetchval("select min(code) from schemes")
+        async with client_for(database_url, seeded=False) as client:
+
+            async def answer(files: dict[str, bytes]) -> tuple[int, str]:
+                r = await _post(client, DISTRICT_CONVENOR_LKO, files)
+                return r.status_code, r.text
+
+            def beneficiaries(epic: str) -> dict[str, bytes]:
+                rows = [{"epic_number": v["epic_number"], "scheme_code": scheme, "since": ""} for v in mine]
+                rows.insert(1, {"epic_number": epic, "scheme_code": scheme, "since": ""})
+                return {"beneficiaries.csv": _csv(ben_header, rows)}
+
+            def voters(booth: str) -> dict[str, bytes]:
+                return {"voters.csv": _csv(HEADER, [*mine[:1], {**mine[1], "booth_code": booth}, *mine[2:]])}
+
+            def same(a: tuple[int, str], b: tuple[int, str], sent_a: str, sent_b: str) -> None:
+                assert a[0] == b[0] == 404
+                assert a[1].replace(sent_a, "X") == b[1].replace(sent_b, "X")
+
+            same(await answer(beneficiaries(elsewhere["epic_number"])), await answer(beneficiaries("ZZZ9999999")),
+                 elsewhere["epic_number"], "ZZZ9999999")  # fmt: skip
+            same(await answer(voters(elsewhere["booth_code"])), await answer(voters("UP-NOWHERE-B0001")),
+                 elsewhere["booth_code"], "UP-NOWHERE-B0001")  # fmt: skip
+            # Behind a later refusal (an unknown scheme; an EPIC that exists nowhere) the two are
+            # still alike: the own-file rule comes first, and the first line of either refusal wins.
+            for tail in (f"{mine[0]['epic_number']},NOPE,\r\n", f"ZZZ0000001,{scheme},\r\n"):
+                probes = [
+                    await answer({"beneficiaries.csv": beneficiaries(epic)["beneficiaries.csv"] + tail.encode()})
+                    for epic in (elsewhere["epic_number"], "ZZZ9999999")
+                ]
+                assert probes[0][0] == probes[1][0]
+                assert probes[0][1].replace(elsewhere["epic_number"], "X") == probes[1][1].replace("ZZZ9999999", "X")
+            assert probes[0][0] == 404 and "beneficiaries.csv:3: column epic_number" in probes[0][1]
     finally:
         await conn.close()

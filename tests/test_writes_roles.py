@@ -67,7 +67,9 @@ async def test_grant_and_revoke(world: World) -> None:
     # The next request of the grantee sees the role: assignments are read per request.
     grantee = await world.viewer(NEW)
     assert [u.code for u in world.policy.cover(grantee, "outreach.call").units] == [LKO_M01]
-    entry = await world.conn.fetchrow("select * from audit_log where action = 'role.grant'")
+    entry = await world.conn.fetchrow(
+        "select * from audit_log where action = 'role.grant' and id > $1", world.audit_base
+    )
     assert (entry["user_id"], entry["unit_code"], entry["records"]) == (DISTRICT_PRESIDENT_LKO, LKO_M01, 1)
     # Granting it again changes nothing and returns the same assignment.
     again = await _grant(world, DISTRICT_PRESIDENT_LKO, NEW, "CALLER", LKO_M01)
@@ -76,7 +78,9 @@ async def test_grant_and_revoke(world: World) -> None:
     assert await _revoke(world, MANDAL_PRESIDENT_LKO_M01, row.id) is True
     assert await _assignments(world, NEW) == []
     assert world.policy.cover(await world.viewer(NEW), "outreach.call").empty
-    entry = await world.conn.fetchrow("select * from audit_log where action = 'role.revoke'")
+    entry = await world.conn.fetchrow(
+        "select * from audit_log where action = 'role.revoke' and id > $1", world.audit_base
+    )
     assert (entry["user_id"], entry["unit_code"], entry["records"]) == (MANDAL_PRESIDENT_LKO_M01, LKO_M01, 1)
 
 
@@ -195,7 +199,11 @@ async def test_grant_racing_a_revoke_of_the_granter(world: World, monkeypatch) -
         revoke = asyncio.create_task(roles.revoke_role(c2, sp, world.policy, assignment_id=dp_assignment))
         granted, revoked = await asyncio.gather(grant, revoke)
         assert granted.role == "CALLER" and revoked is True
-        ids = dict(await world.conn.fetch("select action, id from audit_log where action like 'role.%'"))
+        ids = dict(
+            await world.conn.fetch(
+                "select action, id from audit_log where action like 'role.%' and id > $1", world.audit_base
+            )
+        )
         assert ids["role.grant"] < ids["role.revoke"]
 
         # 2. The revoke (of a re-granted district president) starts first: the grant waits, then is refused.

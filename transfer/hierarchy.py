@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from models import LEVELS, Level
-from transfer.refusal import missing, refused
-from transfer.scope import Scope, touches
+from transfer.refusal import refused
+from transfer.scope import Absent, Scope, touches
 from transfer.staging import Staged
 
 _LEVELS = "array['STATE','REGION','DISTRICT','MANDAL','BOOTH']"
@@ -54,22 +54,19 @@ async def check_tree(conn: asyncpg.Connection, st: Staged, scope: Scope) -> None
     if row is not None:
         raise refused(file, st.line(row["ord"]), row["col"], row["reason"])
 
-    # References to units that exist nowhere.
-    row = await conn.fetchrow(
-        f"""select s.ord, s.parent_code from {t} s where s.parent_code is not null
+    # References to units that exist nowhere, and where the file touches the tree as it stands
+    # (existing units at their current place, existing parents): one refusal, at the first line
+    # of either (transfer.scope). Checked before the rules below, which could tell about other units.
+    no_parent = await conn.fetchval(
+        f"""select min(s.ord) from {t} s where s.parent_code is not null
             and not exists (select from {t} p where p.code = s.parent_code)
-            and not exists (select from units p where p.code = s.parent_code)
-            order by s.ord limit 1"""
+            and not exists (select from units p where p.code = s.parent_code)"""
     )
-    if row is not None:
-        raise missing(file, st.line(row["ord"]), "parent_code", f"no unit {row['parent_code']!r}", scoped=scope.active)
-
-    # Where the file touches the tree as it stands: existing units (their current place) and
-    # existing parents. Checked before the rules below, which could tell about other units.
+    absent = [] if no_parent is None else [Absent(no_parent, "parent_code", "unit")]
     existing = f"select u.id, min(s.ord) from {t} s join units u on u.code = s.code group by u.id"
     parents = f"select p.id, min(s.ord) from {t} s join units p on p.code = s.parent_code group by p.id"
-    await scope.check(conn, st, await touches(conn, existing, "code", "unit"))
-    await scope.check(conn, st, await touches(conn, parents, "parent_code", "unit"))
+    touched = await touches(conn, existing, "code", "unit") + await touches(conn, parents, "parent_code", "unit")
+    await scope.check(conn, st, touched, absent)
 
     row = await conn.fetchrow(
         f"""select s.ord, u.level from {t} s join units u on u.code = s.code

@@ -46,6 +46,7 @@ from resolvers.guard import find_unit, visible_cover
 from resolvers.roles import granting_rank, permission_rank
 from transfer.export import prepare_export, stream_export
 from transfer.export_response import ExportResponse
+from transfer.refused_audit import record_refused_import
 
 log = logging.getLogger("boothgraph.transfer")
 
@@ -290,6 +291,8 @@ def _result_body(result: Any) -> Any:
 
 
 async def import_endpoint(request: Request) -> Response:
+    viewer: Viewer | None = None
+    files: list[str] = []  # the parts' file names, for the audit of a refusal
     try:
         viewer = await authenticate(request)
         pool, policy, settings, _ = services(request)
@@ -306,6 +309,7 @@ async def import_endpoint(request: Request) -> Response:
                 if name in parts:
                     raise BadUserInput(f"{name} was sent twice", argument=field)
                 parts[name] = value
+                files.append(name)
             if not parts:
                 raise BadUserInput("No CSV file was sent")
             with tempfile.TemporaryDirectory(prefix="boothgraph-import-") as tmp:
@@ -314,14 +318,33 @@ async def import_endpoint(request: Request) -> Response:
                     with (folder / name).open("wb") as out:
                         while chunk := await upload.read(CHUNK):
                             out.write(chunk)
-                async with pool.acquire(timeout=settings.connect_timeout_s) as conn:  # bounded wait: 503
-                    await check_reference_rows(conn, viewer, policy, folder, set(parts))
+                importer = viewer
+
+                async def before_write(conn: asyncpg.Connection) -> None:
+                    # The grant and reference rules compare with stored rows: after the files'
+                    # own rules (docs/import-scope.md).
+                    await check_reference_rows(conn, importer, policy, folder, set(parts))
                     if "assignments.csv" in parts:
-                        await check_assignment_rows(conn, viewer, policy, folder)
+                        await check_assignment_rows(conn, importer, policy, folder)
+
+                async with pool.acquire(timeout=settings.connect_timeout_s) as conn:  # bounded wait: 503
                     result = await import_folder(
-                        conn, folder, user_id=viewer.user_id, progress=False, allowed=ImportGuard(viewer, policy)
+                        conn,
+                        folder,
+                        user_id=viewer.user_id,
+                        progress=False,
+                        allowed=ImportGuard(viewer, policy),
+                        before_write=before_write,
                     )
     except BoothgraphError as exc:
+        if viewer is not None and 400 <= STATUS.get(exc.code, 500) < 500:
+            try:
+                await audit_refusal(request, viewer, exc, files)
+            except Exception as audit_exc:  # no trace, no answer: the refusal itself tells something
+                if is_database_unavailable(audit_exc):
+                    return error_response(as_unavailable(audit_exc))
+                log.exception("auditing a refused import failed")
+                return internal_error()
         return error_response(exc)
     except MultiPartException as exc:  # request.form outside a Starlette app
         return form_refused(exc.message)
@@ -333,6 +356,19 @@ async def import_endpoint(request: Request) -> Response:
         log.exception("import failed")
         return internal_error()
     return _json(200, {"data": _result_body(result)})
+
+
+async def audit_refusal(request: Request, viewer: Viewer, error: BoothgraphError, files: list[str]) -> None:
+    """`data.import_refused` under each unit of the importer's data.import cover (else of the
+    units they are assigned to), in a transaction of its own (transfer.refused_audit)."""
+    pool, policy, settings, _ = services(request)
+    cover = policy.cover(viewer, "data.import")
+    if cover.empty:
+        cover = visible_cover(viewer)
+    async with pool.acquire(timeout=settings.connect_timeout_s) as conn:  # bounded wait: 503
+        await record_refused_import(
+            conn, user_id=viewer.user_id, units=[(u.id, u.code) for u in cover.units], error=error, files=files
+        )
 
 
 routes = [

@@ -4,9 +4,11 @@
 
 Everything happens in one transaction of its own (a savepoint when the caller is already in
 one): stage every file (streamed COPY through a strict RFC 4180 scanner), check every cell of
-every file set-wise, then per file in dependency order resolve references, check the scope,
-and upsert; recount the rollups of what changed (`boothgraph.bulk` on, one refresh_rollups at
-the end) and write one `data.import` audit entry. The first bad record raises
+every file set-wise and the references to schemes and users (transfer.references), run the
+caller's `before_write`, then per file in dependency order resolve references, check the scope,
+and upsert (a stored EPIC outside the scope is refused last: transfer.scope); recount the
+rollups of what changed (`boothgraph.bulk` on, one refresh_rollups at the end) and write one
+`data.import` audit entry (and a `role.grant` per assignment granted). The first bad record raises
 `core.errors.CsvImportError(file, line, column, reason)`, or `NotFound` for a unit outside
 `allowed`, and nothing is written. Imports are serialised by an advisory lock.
 
@@ -20,7 +22,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeAlias
 
 import asyncpg
 
@@ -34,11 +38,13 @@ from transfer.direct import Declined, copy_fresh_voters
 from transfer.hierarchy import UnitChanges, check_tree, touched_after, write_units
 from transfer.progress import Progress
 from transfer.records import Written, upsert_plain, write_assignments, write_beneficiaries, write_voters
+from transfer.references import check_references
 from transfer.report import FileCounts, ImportReport
 from transfer.scope import Allowed, Scope
 from transfer.staging import Staged, stage
 
 log = logging.getLogger(__name__)
+BeforeWrite: TypeAlias = Callable[[asyncpg.Connection], Awaitable[None]]
 VOTERS = spec.BY_NAME["voters.csv"]
 IMPORT_LOCK = 74212  # pg_advisory_xact_lock key; 74211 is the migrations' lock
 
@@ -65,9 +71,12 @@ async def import_folder(
     user_id: str = "system",
     progress: bool = False,
     allowed: Allowed | None = None,
+    before_write: BeforeWrite | None = None,
 ) -> ImportReport:
     """Import the CSV files of `folder`. `allowed` (a set of unit ids covering their subtrees,
-    or a callable taking a `UnitPlace`) limits the units the files may touch; see transfer.scope."""
+    or a callable taking a `UnitPlace`) limits the units the files may touch; see transfer.scope.
+    `before_write(conn)`: the caller's own checks, run in the import's transaction once every
+    file's own rules have passed and before anything is compared with stored rows."""
     started = time.perf_counter()
     folder = Path(folder)
     present = _files(folder)
@@ -81,12 +90,12 @@ async def import_folder(
                 if VOTERS in present and not scope.active and not await _has_rows(conn, "voters"):
                     try:
                         async with conn.transaction():  # a savepoint: the attempt goes as a whole
-                            report = await _load(conn, folder, present, scope, bar, user_id, direct=True)
+                            report = await _load(conn, folder, present, scope, bar, user_id, before_write, direct=True)
                     except (Declined, CsvFormatError, BoothgraphError, asyncpg.PostgresError) as exc:
                         log.info("import: voters.csv takes the careful path (%s)", exc)
                         scope = Scope(allowed)
                 if report is None:
-                    report = await _load(conn, folder, present, scope, bar, user_id, direct=False)
+                    report = await _load(conn, folder, present, scope, bar, user_id, before_write, direct=False)
     finally:
         bar.close()
     report.phases = bar.phases
@@ -105,6 +114,7 @@ async def _load(
     scope: Scope,
     bar: Progress,
     user_id: str,
+    before_write: BeforeWrite | None,
     *,
     direct: bool,
 ) -> ImportReport:
@@ -129,8 +139,13 @@ async def _load(
         await check_cells(conn, st)
         if st.file not in fresh:
             await check_unique(conn, st)
+    await check_references(conn, staged)
+    if before_write is not None:
+        await before_write(conn)
     superuser = await is_superuser(conn)
-    booths, extra = await _write(conn, folder, staged, scope, report, bar, fresh, direct, superuser)
+    booths, extra = await _write(conn, folder, staged, scope, report, bar, fresh, direct, superuser, user_id)
+    if scope.deferred is not None:
+        raise scope.deferred
     bar.step("recounting statistics")
     if booths or extra:
         # Every unit id the recount writes comes from units, which only imports change (one at a
@@ -160,6 +175,7 @@ async def _write(
     fresh: set[str],
     direct: bool,
     superuser: bool,
+    user_id: str,
 ) -> tuple[set[int], set[int]]:
     """Upsert file by file; returns (booths to recount, extra units to recount above).
     `superuser`: large writes may skip the row triggers (bulk.without_row_triggers)."""
@@ -214,14 +230,22 @@ async def _write(
         bar.step("writing beneficiaries")
         bulk = st.rows >= BULK_ROWS
         fast = bulk and superuser
+        uploaded = staged["voters.csv"].table if "voters.csv" in staged else None
         written = await write_beneficiaries(
-            conn, st, scope, fresh=st.file in fresh, fast=fast, rebuild=bulk, booths_known=voters_fresh
+            conn,
+            st,
+            scope,
+            fresh=st.file in fresh,
+            fast=fast,
+            rebuild=bulk,
+            booths_known=voters_fresh,
+            uploaded_voters=uploaded,
         )
         count(st, written)
         booths |= written.booths
     if st := staged.get("assignments.csv"):
         bar.step("writing assignments")
-        count(st, await write_assignments(conn, st, scope))
+        count(st, await write_assignments(conn, st, scope, user_id=user_id))
     return booths, extra
 
 

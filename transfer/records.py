@@ -18,8 +18,8 @@ import asyncpg
 
 from transfer.bulk import hash_joins, rebuilt_indexes, without_row_triggers
 from transfer.checks import check_unique
-from transfer.refusal import missing, refused
-from transfer.scope import Scope, Touch, touches
+from transfer.refusal import refused
+from transfer.scope import Absent, Scope, Touch, touches
 from transfer.spec import ROLE_LEVELS
 from transfer.staging import Staged
 
@@ -114,12 +114,9 @@ async def write_voters(
         f"""select u.id, min(s.ord) as ord from {t} s
             left join units u on u.code = s.booth_code and u.level = 'BOOTH' group by u.id"""
     )
-    absent = [r["ord"] for r in refs if r["id"] is None]
-    if absent:
-        code = await conn.fetchval(f"select booth_code from {t} where ord = $1", absent[0])
-        raise missing(st.file, st.line(absent[0]), "booth_code", f"no BOOTH unit {code!r}", scoped=scope.active)
+    absent = [Absent(r["ord"], "booth_code", "BOOTH unit") for r in refs if r["id"] is None]
     booths = [Touch(r["id"], r["ord"], "booth_code", "BOOTH unit") for r in refs if r["id"] is not None]
-    await scope.check(conn, st, booths)
+    await scope.check(conn, st, booths, absent)
 
     values = _voter_values(st)
     columns = list(values)
@@ -152,7 +149,11 @@ async def write_voters(
                                       ({", ".join(value for _, value in values.values())})"""
         )
     moved = f"select old_booth, min(ord) from {CHANGES} where old_booth <> booth_id group by old_booth"
-    await scope.check(conn, st, await touches(conn, moved, "epic_number", "voter"))
+    # An EPIC stored outside the scope: refused after every other check (Scope.deferred), and
+    # its stored voter left alone until then.
+    outside = await scope.check(conn, st, await touches(conn, moved, "epic_number", "voter"), defer=True)
+    if outside:
+        await conn.execute(f"delete from {CHANGES} where old_booth = any($1::int[])", outside)
     written = Written()
     async with rebuilt_indexes(conn, "voters", rebuild), without_row_triggers(conn, fast):
         rows = await conn.fetch(
@@ -185,10 +186,14 @@ async def write_beneficiaries(
     fast: bool,
     rebuild: bool,
     booths_known: bool = False,
+    uploaded_voters: str | None = None,
 ) -> Written:
     """`fresh`: the beneficiaries table was empty, so check_unique was skipped; `rebuild`: a large
     file, whose keys are then built after the rows; `booths_known`: every stored voter came with
-    this import, so their booths are recounted anyway (the returned booths are then empty)."""
+    this import, so their booths are recounted anyway (the returned booths are then empty).
+    Scheme codes were checked before (transfer.references). `uploaded_voters`: the staging table
+    of this import's voters.csv, whose EPICs voters.csv itself answers for (a stored one outside
+    the scope is refused there)."""
     t = st.table
     since = "s.since::date" if st.has("since") else "null::date"
     if fresh and booths_known and not scope.active:
@@ -205,21 +210,20 @@ async def write_beneficiaries(
             return Written(st.rows, 0, set())
         except Unresolved:
             pass  # rolled back: the check below refuses the first unresolved record
+    own = f"and not exists (select from {uploaded_voters} u where u.epic_number = s.epic_number)"
     refs = await conn.fetch(
-        f"""select v.booth_id, min(s.ord) as ord, min(s.ord) filter (where x.code is null) as no_scheme
-            from {t} s left join voters v on v.epic_number = s.epic_number
-            left join schemes x on x.code = s.scheme_code group by v.booth_id"""
+        f"""select v.booth_id, min(s.ord) as ord from {t} s left join voters v on v.epic_number = s.epic_number
+            where true {own if uploaded_voters else ""} group by v.booth_id"""
     )
-    no_voter = next((r["ord"] for r in refs if r["booth_id"] is None), None)
-    no_scheme = min((r["no_scheme"] for r in refs if r["no_scheme"] is not None), default=None)
-    if no_voter is not None and (no_scheme is None or no_voter <= no_scheme):
-        epic = await conn.fetchval(f"select epic_number from {t} where ord = $1", no_voter)
-        raise missing(st.file, st.line(no_voter), "epic_number", f"no voter {epic!r}", scoped=scope.active)
-    if no_scheme is not None:
-        code = await conn.fetchval(f"select scheme_code from {t} where ord = $1", no_scheme)
-        raise refused(st.file, st.line(no_scheme), "scheme_code", f"no scheme {code!r}")
+    absent = [Absent(r["ord"], "epic_number", "voter") for r in refs if r["booth_id"] is None]
     voters = [Touch(r["booth_id"], r["ord"], "epic_number", "voter") for r in refs if r["booth_id"] is not None]
-    await scope.check(conn, st, voters)
+    await scope.check(conn, st, voters, absent)
+    if uploaded_voters:
+        # Their booths, for the recount of a fresh table below.
+        refs += await conn.fetch(
+            f"""select distinct v.booth_id from {t} s join voters v on v.epic_number = s.epic_number
+                where exists (select from {uploaded_voters} u where u.epic_number = s.epic_number)"""
+        )
     src = f"select v.id, s.scheme_code, {since} from {t} s join voters v on v.epic_number = s.epic_number"
     if fast:
         await conn.execute("select from schemes order by code for key share")
@@ -254,22 +258,16 @@ async def write_beneficiaries(
 _ROLE_LEVELS = ", ".join(f"('{role}', '{level}')" for role, levels in ROLE_LEVELS.items() for level in levels)
 
 
-async def write_assignments(conn: asyncpg.Connection, st: Staged, scope: Scope) -> Written:
+async def write_assignments(conn: asyncpg.Connection, st: Staged, scope: Scope, *, user_id: str) -> Written:
+    """User ids were checked before (transfer.references). Every assignment granted is audited
+    as `role.grant` by `user_id`, like grantRole, in the import's transaction."""
     t = st.table
-    row = await conn.fetchrow(
-        f"""select min(s.ord) filter (where x.id is null) as no_user, min(s.ord) filter (where u.id is null) as no_unit
-            from {t} s left join users x on x.id = s.user_id left join units u on u.code = s.unit_code"""
+    no_unit = await conn.fetchval(
+        f"select min(s.ord) from {t} s where not exists (select from units u where u.code = s.unit_code)"
     )
-    assert row is not None
-    no_user, no_unit = row["no_user"], row["no_unit"]
-    if no_user is not None and (no_unit is None or no_user <= no_unit):
-        user = await conn.fetchval(f"select user_id from {t} where ord = $1", no_user)
-        raise refused(st.file, st.line(no_user), "user_id", f"no user {user!r}")
-    if no_unit is not None:
-        code = await conn.fetchval(f"select unit_code from {t} where ord = $1", no_unit)
-        raise missing(st.file, st.line(no_unit), "unit_code", f"no unit {code!r}", scoped=scope.active)
+    absent = [] if no_unit is None else [Absent(no_unit, "unit_code", "unit")]
     units = f"select u.id, min(s.ord) from {t} s join units u on u.code = s.unit_code group by u.id"
-    await scope.check(conn, st, await touches(conn, units, "unit_code", "unit"))
+    await scope.check(conn, st, await touches(conn, units, "unit_code", "unit"), absent)
     row = await conn.fetchrow(
         f"""select s.ord, s.role, u.code, u.level from {t} s join units u on u.code = s.unit_code
             where (s.role, u.level) not in (values {_ROLE_LEVELS}) order by s.ord limit 1"""
@@ -282,10 +280,18 @@ async def write_assignments(conn: asyncpg.Connection, st: Staged, scope: Scope) 
             "unit_code",
             f"a {row['role']} is assigned at a {levels}; {row['code']!r} is a {row['level']}",
         )
+    # The detail is grantRole's (resolvers.audit.detail_json: compact, keys sorted) plus `via`.
     inserted = await conn.fetchval(
         f"""with done as (insert into assignments (user_id, role, unit_id)
                 select s.user_id, s.role, u.id from {t} s join units u on u.code = s.unit_code
-                on conflict (user_id, role, unit_id) do nothing returning id)
-            select count(*) from done"""
+                order by s.ord
+                on conflict (user_id, role, unit_id) do nothing returning id, user_id, role, unit_id),
+            logged as (insert into audit_log (user_id, action, unit_id, unit_code, records, detail)
+                select $1, 'role.grant', d.unit_id, u.code, 1,
+                       '{{"already_held":false,"assignment":' || d.id || ',"role":' || to_json(d.role)::text
+                       || ',"user":' || to_json(d.user_id)::text || ',"via":"assignments.csv"}}'
+                from done d join units u on u.id = d.unit_id order by d.id)
+            select count(*) from done""",
+        user_id,
     )
     return Written(inserted, 0)

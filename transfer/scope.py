@@ -4,23 +4,35 @@
 one of its ancestors is in the set), or a callable taking a `core.viewer.UnitPlace` (as the unit
 stands inside the import's transaction) and returning a bool or an awaitable bool. A touched
 unit that is not allowed is refused as NOT_FOUND at the first line that touches it, with the
-same words as for a unit that does not exist.
+same words as for a unit that does not exist; the two are found together and the first line
+of either is refused (docs/import-scope.md).
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
 import asyncpg
 
+from core.errors import BoothgraphError
 from core.viewer import UNIT_PLACE_COLUMNS, UnitPlace, unit_place
 from transfer.refusal import missing
 from transfer.staging import Staged
 
 Allowed: TypeAlias = Collection[int] | Callable[[UnitPlace], bool | Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class Absent:
+    """Record `ord` refers through `column` to a <what> that exists neither in the upload nor
+    in the database; refused as "no <what> <value>", like a touch outside the scope."""
+
+    ord: int
+    column: str
+    what: str
 
 
 @dataclass(frozen=True)
@@ -38,27 +50,49 @@ class Scope:
         self.allowed = allowed
         self.touched: set[int] = set()
         self._verdicts: dict[int, bool] = {}
+        # The first refusal of a stored record outside the scope whose key a file reuses (an
+        # EPIC stored in another district): raised only after every other check of the import,
+        # so that no other refusal's place depends on whether that key exists elsewhere.
+        self.deferred: BoothgraphError | None = None
 
     @property
     def active(self) -> bool:
         return self.allowed is not None
 
-    async def check(self, conn: asyncpg.Connection, staged: Staged, touches: list[Touch]) -> None:
-        """Remember what was touched; refuse the first touch of a unit outside the scope."""
+    async def check(
+        self,
+        conn: asyncpg.Connection,
+        staged: Staged,
+        touches: list[Touch],
+        absent: Sequence[Absent] = (),
+        *,
+        defer: bool = False,
+    ) -> list[int]:
+        """Remember what was touched; refuse the first record (by line, then column) that touches
+        a unit outside the scope or whose reference resolves to nothing (`absent`): with a scope,
+        both are one refusal, the same status and words, so that its place never depends on what
+        exists elsewhere. `defer`: remember the refusal in `deferred` instead of raising it, and
+        return the refused unit ids."""
         self.touched.update(t.unit_id for t in touches)
-        if self.allowed is None or not touches:
-            return
-        unknown = sorted({t.unit_id for t in touches} - self._verdicts.keys())
-        if unknown:
-            rows = await conn.fetch(f"select {UNIT_PLACE_COLUMNS} from units u where u.id = any($1)", unknown)
-            for row in rows:
-                self._verdicts[row["id"]] = await self._allows(unit_place(row))
-        refused = [t for t in touches if not self._verdicts.get(t.unit_id, False)]
-        if refused:
-            first = min(refused, key=lambda t: t.ord)
-            value = await conn.fetchval(f"select {first.column} from {staged.table} where ord = $1", first.ord)
-            reason = f"no {first.what} {value!r}"
-            raise missing(staged.file, staged.line(first.ord), first.column, reason, scoped=True)
+        refused: list[Touch | Absent] = list(absent)
+        if self.allowed is not None and touches:
+            unknown = sorted({t.unit_id for t in touches} - self._verdicts.keys())
+            if unknown:
+                rows = await conn.fetch(f"select {UNIT_PLACE_COLUMNS} from units u where u.id = any($1)", unknown)
+                for row in rows:
+                    self._verdicts[row["id"]] = await self._allows(unit_place(row))
+            refused += [t for t in touches if not self._verdicts.get(t.unit_id, False)]
+        if not refused:
+            return []
+        first = min(refused, key=lambda t: (t.ord, staged.columns.index(t.column)))
+        value = await conn.fetchval(f"select {first.column} from {staged.table} where ord = $1", first.ord)
+        error = missing(
+            staged.file, staged.line(first.ord), first.column, f"no {first.what} {value!r}", scoped=self.active
+        )
+        if not defer:
+            raise error
+        self.deferred = self.deferred or error
+        return sorted({t.unit_id for t in refused if isinstance(t, Touch)})
 
     async def _allows(self, place: UnitPlace) -> bool:
         allowed = self.allowed
