@@ -115,7 +115,10 @@ async def test_appointing_ones_own_team_is_audited_with_the_permissions_it_adds(
     row = await _grant(world, DISTRICT_PRESIDENT_LKO, NEW, "DISTRICT_CONVENOR", LKO)
     # The mandal president already calls in the whole mandal: a booth caller role adds nothing.
     await _grant(world, DISTRICT_PRESIDENT_LKO, MANDAL_PRESIDENT_LKO_M01, "CALLER", LKO_M01_B1)
-    entries = await world.conn.fetch("select user_id, unit_code, detail from audit_log where action = 'role.grant'")
+    entries = await world.conn.fetch(
+        "select user_id, unit_code, detail from audit_log"
+        " where action = 'role.grant' and user_id <> 'system' order by id"  # not the data set's own load
+    )
     details = [(e["user_id"], e["unit_code"], json.loads(e["detail"])) for e in entries]
     assert details == [
         (

@@ -189,6 +189,11 @@ async def test_http_import_of_users_and_schemes_stays_in_scope(database_url: str
             )
             assert r.status_code == 200, r.text
             assert await conn.fetchval("select name from users where id = 'u-000014'") == "Renamed"
+            # An import that touches no unit is audited under the importer's scope, never none.
+            audited = await conn.fetch(
+                "select user_id, unit_code from audit_log where action = 'data.import' order by id desc limit 2"
+            )
+            assert [tuple(r) for r in audited] == [(STATE_IT, "UP"), (DISTRICT_CONVENOR_LKO, "UP-AWD-LKO")]
     finally:
         await conn.close()
 

@@ -335,6 +335,7 @@ async def import_endpoint(request: Request) -> Response:
                         progress=False,
                         allowed=ImportGuard(viewer, policy),
                         before_write=before_write,
+                        audit_units=[(u.id, u.code) for u in policy.cover(viewer, "data.import").units],
                     )
     except BoothgraphError as exc:
         if viewer is not None and 400 <= STATUS.get(exc.code, 500) < 500:

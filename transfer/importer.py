@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeAlias
 
@@ -72,11 +72,14 @@ async def import_folder(
     progress: bool = False,
     allowed: Allowed | None = None,
     before_write: BeforeWrite | None = None,
+    audit_units: Sequence[tuple[int, str]] = (),
 ) -> ImportReport:
     """Import the CSV files of `folder`. `allowed` (a set of unit ids covering their subtrees,
     or a callable taking a `UnitPlace`) limits the units the files may touch; see transfer.scope.
     `before_write(conn)`: the caller's own checks, run in the import's transaction once every
-    file's own rules have passed and before anything is compared with stored rows."""
+    file's own rules have passed and before anything is compared with stored rows.
+    `audit_units` (id, code): where the data.import entry goes when the files touch no unit
+    (users.csv or schemes.csv alone): the importer's scope; none given, the state."""
     started = time.perf_counter()
     folder = Path(folder)
     present = _files(folder)
@@ -90,12 +93,16 @@ async def import_folder(
                 if VOTERS in present and not scope.active and not await _has_rows(conn, "voters"):
                     try:
                         async with conn.transaction():  # a savepoint: the attempt goes as a whole
-                            report = await _load(conn, folder, present, scope, bar, user_id, before_write, direct=True)
+                            report = await _load(
+                                conn, folder, present, scope, bar, user_id, before_write, audit_units, direct=True
+                            )
                     except (Declined, CsvFormatError, BoothgraphError, asyncpg.PostgresError) as exc:
                         log.info("import: voters.csv takes the careful path (%s)", exc)
                         scope = Scope(allowed)
                 if report is None:
-                    report = await _load(conn, folder, present, scope, bar, user_id, before_write, direct=False)
+                    report = await _load(
+                        conn, folder, present, scope, bar, user_id, before_write, audit_units, direct=False
+                    )
     finally:
         bar.close()
     report.phases = bar.phases
@@ -115,6 +122,7 @@ async def _load(
     bar: Progress,
     user_id: str,
     before_write: BeforeWrite | None,
+    audit_units: Sequence[tuple[int, str]],
     *,
     direct: bool,
 ) -> ImportReport:
@@ -159,7 +167,7 @@ async def _load(
     report.touched_booth_ids = sorted(booths)
     report.touched_unit_ids = sorted(scope.touched | extra)
     bar.step("audit")
-    await _audit(conn, user_id, report)
+    await _audit(conn, user_id, report, audit_units)
     for st in staged.values():
         await conn.execute(f"drop table if exists {st.table}")
     return report
@@ -249,26 +257,34 @@ async def _write(
     return booths, extra
 
 
-async def _audit(conn: asyncpg.Connection, user_id: str, report: ImportReport) -> None:
-    """One data.import entry, at the deepest unit above everything the import touched."""
-    unit = await conn.fetchrow(
-        """select u.id, u.code from units u join (
-               select coalesce(
-                   case when count(booth_id) = count(*) and count(distinct booth_id) = 1 then min(booth_id) end,
-                   case when count(mandal_id) = count(*) and count(distinct mandal_id) = 1 then min(mandal_id) end,
-                   case when count(district_id) = count(*) and count(distinct district_id) = 1
-                        then min(district_id) end,
-                   case when count(region_id) = count(*) and count(distinct region_id) = 1 then min(region_id) end,
-                   min(state_id)) as id
-               from units where id = any($1::int[])) top on top.id = u.id""",
-        report.touched_unit_ids,
-    )
-    await conn.execute(
+async def _audit(
+    conn: asyncpg.Connection, user_id: str, report: ImportReport, audit_units: Sequence[tuple[int, str]]
+) -> None:
+    """One data.import entry, at the deepest unit above everything the import touched; when the
+    files touched no unit, one under each of `audit_units` (the importer's scope), else the state,
+    so that an import is never audited under no unit (service.md)."""
+    units: list[tuple[int | None, str | None]] = []
+    if report.touched_unit_ids:
+        top = await conn.fetchrow(
+            """select u.id, u.code from units u join (
+                   select coalesce(
+                       case when count(booth_id) = count(*) and count(distinct booth_id) = 1 then min(booth_id) end,
+                       case when count(mandal_id) = count(*) and count(distinct mandal_id) = 1 then min(mandal_id) end,
+                       case when count(district_id) = count(*) and count(distinct district_id) = 1
+                            then min(district_id) end,
+                       case when count(region_id) = count(*) and count(distinct region_id) = 1 then min(region_id) end,
+                       min(state_id)) as id
+                   from units where id = any($1::int[])) top on top.id = u.id""",
+            report.touched_unit_ids,
+        )
+        units = [(top["id"], top["code"])] if top else []
+    elif audit_units:
+        units = [(unit_id, code) for unit_id, code in audit_units]
+    if not units:
+        state = await conn.fetchrow("select id, code from units where depth = 0 order by id limit 1")
+        units = [(state["id"], state["code"])] if state else []
+    await conn.executemany(
         """insert into audit_log (user_id, action, unit_id, unit_code, records, detail)
            values ($1, 'data.import', $2, $3, $4, $5)""",
-        user_id,
-        unit["id"] if unit else None,
-        unit["code"] if unit else None,
-        report.records,
-        report.detail(),
+        [(user_id, unit_id, code, report.records, report.detail()) for unit_id, code in units or [(None, None)]],
     )
