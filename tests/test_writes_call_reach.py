@@ -5,7 +5,9 @@ leaves every list and its counts. docs/access-rules.md states the rules."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +29,7 @@ from tests.writes_support import (
     TODAY,
     World,
 )
+from transfer.importer import import_folder
 
 SCHEMES = ["PMAY-G", "PMUY", "PM-KISAN", "AB-PMJAY", "PMGKAY", "SBM-G", "PM-SVANIDHI", "NSAP"]
 BOOTH_PRESIDENT_LKO_M02_B2 = "u-000021"
@@ -238,3 +241,38 @@ async def test_a_voter_whose_consent_becomes_denied_leaves_every_list_and_count(
     await survey.update_voter_survey(world.conn, writer, world.policy, entries[0].voter.epic_number, {
         "contactConsent": "GRANTED"})  # fmt: skip
     assert await counts() == (n - 2, n - 2, 1, n - 2, 1)
+
+
+async def test_consent_denied_by_an_import_leaves_every_list_and_count(world: World, tiny_dataset: Path) -> None:
+    """voters.csv setting contact_consent DENIED does what a survey write does: the voter leaves
+    every call list, with the calls logged on them, and the outreach counts follow."""
+    c = await _campaign(world, MANDAL_PRESIDENT_LKO_M01, LKO_M01)
+    n = await _assign(world, MANDAL_PRESIDENT_LKO_M01, c.id, CALLER_LKO_M01, limit=4)
+    entries = (await outreach.my_call_list(await world.ctx(CALLER_LKO_M01))).items
+    caller = await world.viewer(CALLER_LKO_M01)
+    await outreach.log_call(world.conn, caller, world.policy, assignment_id=entries[0].id, outcome="REACHED")
+    denied = {entries[0].voter.epic_number, entries[1].voter.epic_number}
+    with (tiny_dataset / "voters.csv").open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        header = reader.fieldnames
+        rows = [r | {"contact_consent": "DENIED"} for r in reader if r["epic_number"] in denied]
+    assert header is not None and len(rows) == 2
+    folder = tiny_dataset.parent / "denied-import"
+    folder.mkdir(exist_ok=True)
+    with (folder / "voters.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+    await import_folder(world.conn, folder)
+    listed = (await outreach.my_call_list(await world.ctx(CALLER_LKO_M01))).items
+    assert {e.voter.epic_number for e in listed} == {e.voter.epic_number for e in entries} - denied
+    assert len(listed) == n - 2
+    mandal_id = await world.conn.fetchval("select id from units where code = $1", LKO_M01)
+    rollup = dict(
+        await world.conn.fetch(
+            "select dim, n from unit_rollups where unit_id = $1 and dim in ('outreach_assigned', 'outreach_called')",
+            mandal_id,
+        )
+    )
+    assert rollup == {"outreach_assigned": n - 2}
+    assert await world.rollups_match_recount() == []

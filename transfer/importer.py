@@ -154,6 +154,10 @@ async def _load(
     booths, extra = await _write(conn, folder, staged, scope, report, bar, fresh, direct, superuser, user_id)
     if scope.deferred is not None:
         raise scope.deferred
+    if "voters.csv" in staged or direct:
+        # Consent DENIED by the file takes those voters off every call list, as a survey write
+        # does (resolvers.outreach.leave_call_lists); the recount below fixes the outreach counts.
+        booths |= await leave_call_lists_of_denied(conn)
     bar.step("recounting statistics")
     if booths or extra:
         # Every unit id the recount writes comes from units, which only imports change (one at a
@@ -255,6 +259,20 @@ async def _write(
         bar.step("writing assignments")
         count(st, await write_assignments(conn, st, scope, user_id=user_id))
     return booths, extra
+
+
+async def leave_call_lists_of_denied(conn: asyncpg.Connection) -> set[int]:
+    """Every call-list entry of a voter whose consent is DENIED goes, with the calls logged on
+    it; returns the booths of those voters. One statement over the (small) call_assignments."""
+    rows = await conn.fetch(
+        """with gone as (
+               select ca.id, v.booth_id from call_assignments ca join voters v on v.id = ca.voter_id
+               where v.contact_consent = 'DENIED'),
+           logs as (delete from call_logs where assignment_id in (select id from gone)),
+           entries as (delete from call_assignments where id in (select id from gone))
+           select distinct booth_id from gone"""
+    )
+    return {r[0] for r in rows}
 
 
 async def _audit(
