@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.util
+import json
 import os
 import shutil
 import signal
@@ -13,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import jwt
 import pytest
@@ -195,6 +198,23 @@ def test_import_loads_a_folder_and_reports_bad_input(database_url: str, tiny_dat
     assert bad.returncode != 0
     assert "voters.csv:3" in bad.stderr, bad.stderr
     assert "Traceback" not in bad.stderr
+    # The refusal leaves its trace (service.md): who (system), the state, file, line, code.
+    refused = asyncio.run(_refusals(database_url))
+    assert len(refused) == 1, refused
+    user_id, unit_code, detail = refused[0]
+    assert (user_id, unit_code) == ("system", "UP")
+    assert (detail["file"], detail["line"]) == ("voters.csv", 3), detail
+
+
+async def _refusals(database_url: str) -> list[tuple[str, str, dict[str, object]]]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "select user_id, unit_code, detail from audit_log where action = 'data.import_refused' order by id"
+        )
+        return [(r["user_id"], r["unit_code"], json.loads(r["detail"])) for r in rows]
+    finally:
+        await conn.close()
 
 
 @pytest.mark.skipif(importlib.util.find_spec("transfer.demo") is None, reason="transfer.demo is not there yet")
