@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,7 @@ def embedded_urls(data_dir: Path) -> DatabaseUrls:
     superuser = embedded_url(data_dir)
     pgdata = (data_dir / "pg").resolve()
     if pgdata not in _roles_ready:
-        _run_in_thread(_setup_embedded_roles(superuser))
+        run_in_thread(lambda: asyncio.run(_setup_embedded_roles(superuser)), name="boothgraph-roles")
         _roles_ready.add(pgdata)
     return DatabaseUrls(with_user(superuser, APP_ROLE), with_user(superuser, OWNER_ROLE), APP_ROLE)
 
@@ -73,17 +74,18 @@ async def _setup_embedded_roles(url: str) -> None:
         await conn.close()
 
 
-def _run_in_thread(coro: Any) -> None:
-    """Run a coroutine to completion on a thread of its own (callers may be inside a loop)."""
+def run_in_thread(work: Callable[[], object], name: str) -> None:
+    """Run `work` to completion on a thread of its own and re-raise what it raised: callers may be
+    inside an event loop, and `work` may run one of its own (asyncio.run, Alembic's revisions)."""
     errors: list[BaseException] = []
 
     def run() -> None:
         try:
-            asyncio.run(coro)
+            work()
         except BaseException as exc:  # re-raised in the caller's thread
             errors.append(exc)
 
-    thread = threading.Thread(target=run, name="boothgraph-roles")
+    thread = threading.Thread(target=run, name=name)
     thread.start()
     thread.join()
     if errors:

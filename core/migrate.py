@@ -4,14 +4,13 @@ role's privileges (core/roles.py), so that every table a migration adds is grant
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 
 import asyncpg
 from alembic import command
 from alembic.config import Config
 
-from core.database import asyncpg_dsn, sqlalchemy_url
+from core.database import asyncpg_dsn, run_in_thread, sqlalchemy_url
 from core.roles import grant_app_privileges
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -36,18 +35,10 @@ def upgrade(url: str, app_role: str | None = None) -> None:
     """Bring the database at `url` (its owner's) to the newest revision, then grant `app_role`
     (the server's role, when it is another) its privileges. Safe to call from inside an event
     loop: the revisions run their own loop, so they are run on a separate thread."""
-    errors: list[BaseException] = []
 
     def run() -> None:
-        try:
-            command.upgrade(alembic_config(url), "head")
-            if app_role is not None:
-                asyncio.run(_grant(url, app_role))
-        except BaseException as exc:  # re-raised in the caller's thread
-            errors.append(exc)
+        command.upgrade(alembic_config(url), "head")
+        if app_role is not None:
+            asyncio.run(_grant(url, app_role))
 
-    thread = threading.Thread(target=run, name="alembic-upgrade")
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
+    run_in_thread(run, name="alembic-upgrade")

@@ -133,7 +133,8 @@ async def test_the_server_works_end_to_end_as_the_app_role(roles: Roles, tiny_da
         async with client_for(roles.app_url, seeded=False, schema=schema, **overrides) as client:
             assert (
                 await owner.fetchval(
-                    "select usename from pg_stat_activity where application_name = 'boothgraph' limit 1"
+                    "select usename from pg_stat_activity where application_name = 'boothgraph'"
+                    " and datname = current_database() limit 1"
                 )
                 == roles.app
             )
