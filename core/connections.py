@@ -38,31 +38,35 @@ class UserSlots:
         self.share = share
         self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
 
-    @asynccontextmanager
-    async def hold(self, user_id: str, timeout_s: float, *, message: str) -> AsyncIterator[None]:
+    async def take(self, user_id: str, timeout_s: float, *, message: str) -> None:
+        """One of `user_id`'s slots, or DatabaseUnavailable(message) after `timeout_s`. Give it
+        back with `give`, exactly once."""
         semaphore, users = self._slots.get(user_id, (None, 0))
         if semaphore is None:
             semaphore = asyncio.Semaphore(self.share)
         self._slots[user_id] = (semaphore, users + 1)
-        try:
-            if semaphore.locked():  # only a wait needs a deadline (asyncio.timeout costs ~3% of a request)
-                try:
-                    async with asyncio.timeout(timeout_s):
-                        await semaphore.acquire()
-                except TimeoutError:
-                    raise DatabaseUnavailable(message) from None
-            else:
-                await semaphore.acquire()  # a free slot: taken without suspending
-            try:
-                yield
-            finally:
-                semaphore.release()
-        finally:
-            semaphore, users = self._slots[user_id]
-            if users <= 1:
-                del self._slots[user_id]
-            else:
-                self._slots[user_id] = (semaphore, users - 1)
+        if not semaphore.locked():
+            await semaphore.acquire()  # a free slot: taken without suspending
+            return
+        try:  # only a wait needs a deadline (asyncio.timeout costs ~3% of a request)
+            async with asyncio.timeout(timeout_s):
+                await semaphore.acquire()
+        except BaseException as exc:
+            self._leave(user_id)
+            if isinstance(exc, TimeoutError):
+                raise DatabaseUnavailable(message) from None
+            raise
+
+    def give(self, user_id: str) -> None:
+        self._slots[user_id][0].release()
+        self._leave(user_id)
+
+    def _leave(self, user_id: str) -> None:
+        semaphore, users = self._slots[user_id]
+        if users <= 1:
+            del self._slots[user_id]
+        else:
+            self._slots[user_id] = (semaphore, users - 1)
 
     def held(self, user_id: str) -> int:
         """Slots of `user_id` taken right now (for tests and diagnostics)."""
@@ -76,33 +80,44 @@ class ConnectionGate:
         self.timeout_s = timeout_s
         self.users = UserSlots(share)
 
-    @asynccontextmanager
-    async def acquire(self, user_id: str | None) -> AsyncIterator[asyncpg.Connection]:
+    async def take(self, user_id: str | None) -> asyncpg.Connection:
         """A pooled connection for `user_id` (None: the server's own work, no share), or
-        DatabaseUnavailable within `timeout_s`."""
+        DatabaseUnavailable within `timeout_s`. Give it back with `give`, exactly once.
+        (Plain methods rather than nested context managers: this runs several times a request.)"""
+        if user_id is None:
+            return await self._connection(self.timeout_s)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_s
-        if user_id is None:
-            async with self._connection(self.timeout_s) as conn:
-                yield conn
-            return
-        async with self.users.hold(user_id, self.timeout_s, message=SHARE_MESSAGE):
-            async with self._connection(max(0.0, deadline - loop.time())) as conn:
-                yield conn
+        await self.users.take(user_id, self.timeout_s, message=SHARE_MESSAGE)
+        try:
+            return await self._connection(max(0.0, deadline - loop.time()))
+        except BaseException:
+            self.users.give(user_id)
+            raise
+
+    async def give(self, user_id: str | None, conn: asyncpg.Connection) -> None:
+        try:
+            await self.pool().release(conn)
+        finally:
+            if user_id is not None:
+                self.users.give(user_id)
 
     @asynccontextmanager
-    async def _connection(self, timeout_s: float) -> AsyncIterator[asyncpg.Connection]:
+    async def acquire(self, user_id: str | None) -> AsyncIterator[asyncpg.Connection]:
+        conn = await self.take(user_id)
+        try:
+            yield conn
+        finally:
+            await self.give(user_id, conn)
+
+    async def _connection(self, timeout_s: float) -> asyncpg.Connection:
         pool = self.pool()
         try:
             # An idle connection is handed over without waiting; asyncpg's timeout wraps every
             # acquire in a wait_for, which is only worth its cost when there is a wait.
-            conn = await (pool.acquire() if pool.get_idle_size() > 0 else pool.acquire(timeout=timeout_s))
+            return await (pool.acquire() if pool.get_idle_size() > 0 else pool.acquire(timeout=timeout_s))
         except TimeoutError:
             raise DatabaseUnavailable(BUSY_MESSAGE) from None
-        try:
-            yield conn
-        finally:
-            await pool.release(conn)
 
 
 class RequestPool:
@@ -129,18 +144,24 @@ class RequestPool:
         async with self.gate.acquire(self.user_id) as conn:
             yield conn
 
+    async def _one(self, method: str, query: str, args: tuple[Any, ...]) -> Any:
+        """One statement on a connection taken and given back around it (no context managers)."""
+        self._count()
+        gate, user_id = self.gate, self.user_id
+        conn = await gate.take(user_id)
+        try:
+            return await getattr(conn, method)(query, *args)
+        finally:
+            await gate.give(user_id, conn)
+
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        async with self.acquire() as conn:
-            return await conn.fetch(query, *args)
+        return await self._one("fetch", query, args)
 
     async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
-        async with self.acquire() as conn:
-            return await conn.fetchrow(query, *args)
+        return await self._one("fetchrow", query, args)
 
     async def fetchval(self, query: str, *args: Any) -> Any:
-        async with self.acquire() as conn:
-            return await conn.fetchval(query, *args)
+        return await self._one("fetchval", query, args)
 
     async def execute(self, query: str, *args: Any) -> str:
-        async with self.acquire() as conn:
-            return await conn.execute(query, *args)
+        return await self._one("execute", query, args)
