@@ -73,6 +73,12 @@ class Cover:
             return Cover((place,))
         return Cover(tuple(u for u in self.units if u.is_under(place)))
 
+    def intersection(self, other: Cover) -> Cover:
+        """The units covering exactly what both covers hold: a cover's units never nest, so of two
+        nested units, one from each, the inner one is their overlap."""
+        inner = {u.id: u for u in self.units if other.covers(u)} | {u.id: u for u in other.units if self.covers(u)}
+        return Cover(tuple(inner.values()))
+
 
 EMPTY = Cover(())
 

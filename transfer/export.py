@@ -100,8 +100,8 @@ async def prepare_export(conn: asyncpg.Connection, viewer: Viewer, policy: Polic
         # What goes out in clear, from the same covers the redaction applies row by row: the
         # phones of voters under both the exported rows and voter.read_contact, the sensitive
         # fields of those under voter.read_sensitive (not whether the whole unit is covered).
-        phones = await _phones(conn, _overlap(rows, visibility.contact))
-        surveyed = await _sensitive(conn, _overlap(rows, visibility.sensitive))
+        phones = await _phones(conn, rows.intersection(visibility.contact))
+        surveyed = await _sensitive(conn, rows.intersection(visibility.sensitive))
         audit_id = await audit.record(
             conn,
             user_id=viewer.user_id,
@@ -118,13 +118,6 @@ async def prepare_export(conn: asyncpg.Connection, viewer: Viewer, policy: Polic
             ),
         )
     return ExportPlan(unit=place, rows=rows, visibility=visibility, records=count, audit_id=audit_id)
-
-
-def _overlap(a: Cover, b: Cover) -> Cover:
-    """The units covering exactly the voters under both covers: a cover's units never nest, so of
-    two nested units of a and b the inner one is their overlap."""
-    inner = {u.id: u for u in a.units if b.covers(u)} | {u.id: u for u in b.units if a.covers(u)}
-    return Cover(tuple(inner.values()))
 
 
 async def _phones(conn: asyncpg.Connection, cover: Cover) -> int:
