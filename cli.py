@@ -154,6 +154,7 @@ async def _load_demo(url: str, folder: Path, preset: str, seed: int) -> list[tup
     for one user of each role: from the demo folder, else (data loaded some other way) from
     the database."""
     from transfer.demo import demo_users, write_demo_dataset
+    from transfer.demo_campaign import seed_demo_campaign
 
     conn = await _connect(url)
     try:
@@ -165,6 +166,9 @@ async def _load_demo(url: str, folder: Path, preset: str, seed: int) -> list[tup
             _say("Importing it …")
             report = await _import(conn, folder)
             _say(f"Imported {report.records} records in {report.seconds:.1f} s")
+        seeded = await seed_demo_campaign(conn)
+        if seeded is not None:
+            _say(f"Opened a demo campaign in {seeded[0]} with {seeded[1]} calls assigned to its callers")
         if (folder / "assignments.csv").is_file():
             return demo_users(folder)
         return [(r["role"], r["user_id"], r["code"]) for r in await conn.fetch(SAMPLE_USERS_SQL)]
@@ -174,11 +178,14 @@ async def _load_demo(url: str, folder: Path, preset: str, seed: int) -> list[tup
 
 def print_tokens(users: Sequence[tuple[str, str, str]], secret: str, host: str, port: int) -> None:
     url = f"http://{host}:{port}/graphql"
-    print(f"\nGraphiQL: {url} (add the header  Authorization: Bearer <token>)\n")
+    app = f"http://{host}:{port}/app/"
+    print(f"\nThe officials' app: {app} (open a role's link below; the token stays in this tab)")
+    print(f"GraphiQL: {url} (add the header  Authorization: Bearer <token>)\n")
     for role, user_id, unit_code in users:
         token = make_token(user_id, secret, ttl_s=DEMO_TOKEN_TTL_S)
         body = json.dumps({"query": example_query(role, unit_code)})
         print(f"# {role}: {user_id} at {unit_code}")
+        print(f"app: {app}#token={token}")
         print(f"export TOKEN_{role}={token}")
         auth = f'-H "Authorization: Bearer $TOKEN_{role}"'
         print(f"curl -s {url} {auth} -H 'Content-Type: application/json' -d '{body}'\n")

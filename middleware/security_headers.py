@@ -5,6 +5,9 @@ JSON answers get a CSP that allows nothing. The GraphiQL page is HTML with inlin
 scripts/styles from unpkg.com (its CDN; a machine without internet access shows an empty
 page, which is fine), so HTML answers get a CSP that allows exactly that and connects only
 back to this origin.
+
+Everything under /app/ (the officials' app, web/) gets a strict CSP: scripts, styles and images
+only from this origin, no inline script or style attribute, requests only to this origin.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ GRAPHIQL_CSP = (
     "font-src 'self' data: https://unpkg.com; "
     "connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+APP_PREFIX = "/app/"
+APP_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'; manifest-src 'self'"
 )
 FIXED = {
     "X-Content-Type-Options": "nosniff",
@@ -47,7 +55,10 @@ class SecurityHeadersMiddleware:
                     if name not in headers:
                         headers[name] = value
                 html = headers.get("content-type", "").startswith("text/html")
-                headers["Content-Security-Policy"] = GRAPHIQL_CSP if html else API_CSP
+                if scope["path"].startswith(APP_PREFIX):
+                    headers["Content-Security-Policy"] = APP_CSP
+                else:
+                    headers["Content-Security-Policy"] = GRAPHIQL_CSP if html else API_CSP
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -291,7 +291,11 @@ def filter_conditions(filt: VoterFilterArgs, params: SqlParams) -> list[str]:
     if filt.search is not None:
         pattern = params.add(like_prefix(filt.search))
         epic = params.add(filt.search)
-        where.append(f"(lower(v.name) like lower({pattern}) escape '\\' or v.epic_number = {epic})")
+        # The Hindi name has no case: compared as stored, by its own index (0009_name_hi_search).
+        where.append(
+            f"(lower(v.name) like lower({pattern}) escape '\\' or v.name_hi like {pattern} escape '\\' "
+            f"or v.epic_number = {epic})"
+        )
     return where
 
 

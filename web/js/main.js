@@ -1,0 +1,150 @@
+// The app's shell: sign-in, the viewer, the sections the viewer's permissions allow, the
+// language switch, and one view per hash route.
+import { graphql } from "./api.js";
+import { fill, h } from "./dom.js";
+import { errorText, getLang, label, setLang, t } from "./i18n.js";
+import { current, href } from "./router.js";
+import { can, session, signIn, signOut } from "./session.js";
+import { areaView } from "./views/area.js";
+import { auditView } from "./views/audit.js";
+import { callsView } from "./views/calls.js";
+import { campaignsView } from "./views/campaigns.js";
+import { dataView } from "./views/data.js";
+import { signInView } from "./views/signin.js";
+import { teamView } from "./views/team.js";
+import { voterView } from "./views/voter.js";
+import { votersView } from "./views/voters.js";
+
+const ME_QUERY = `query Me { me { id name permissions
+  assignments { id role unit { code name nameHi level } } roots { code name nameHi level } } }`;
+
+/** route name -> [view, catalogue key of its tab (null: no tab), permissions that open it] */
+const ROUTES = {
+  unit: [areaView, "nav.area", ["stats.read"]],
+  voters: [votersView, "nav.voters", ["voter.read"]],
+  voter: [voterView, null, ["voter.read"]],
+  calls: [callsView, "nav.calls", ["outreach.call"]],
+  campaigns: [campaignsView, "nav.campaigns", ["outreach.manage"]],
+  team: [teamView, "nav.team", ["role.grant"]],
+  data: [dataView, "nav.data", ["data.import", "data.export"]],
+  audit: [auditView, "nav.audit", ["audit.read"]],
+};
+
+const main = document.getElementById("main");
+let renders = 0;
+let signInMessage = "";
+
+export function setStatus(message, kind = "info") {
+  const status = document.getElementById("status");
+  status.textContent = message || "";
+  status.className = `status ${message ? kind : ""}`;
+}
+
+function opens(name) { return ROUTES[name][2].some(can); }
+
+function home() {
+  const root = session.me.roots[0];
+  if (root && can("stats.read")) return href("unit", root.code);
+  if (can("outreach.call")) return href("calls");
+  if (root && can("voter.read")) return href("voters", root.code);
+  const first = Object.keys(ROUTES).find((name) => ROUTES[name][1] && opens(name));
+  return first ? href(first) : null;
+}
+
+function shell() {
+  document.title = t("app.title");
+  document.getElementById("skip-link").textContent = t("app.skip");
+  const switcher = document.getElementById("lang-switch");
+  switcher.textContent = getLang() === "hi" ? "English" : "हिन्दी";
+  switcher.lang = getLang() === "hi" ? "en" : "hi";
+  switcher.setAttribute("aria-label", t("lang.switch"));
+  const out = document.getElementById("sign-out");
+  out.textContent = t("signout");
+  out.hidden = !session.me;
+  const tabs = document.getElementById("tabs");
+  const who = document.getElementById("who");
+  if (!session.me) { tabs.hidden = true; who.textContent = ""; return; }
+  const roles = [...new Set(session.me.assignments.map((a) => label("role", a.role)))];
+  fill(who, h("strong", {}, session.me.name), " · ", roles.join(", "));
+  tabs.setAttribute("aria-label", t("nav.label"));
+  const route = current().name;
+  const root = session.me.roots[0];
+  const links = Object.entries(ROUTES).filter(([name, [, key]]) => key && opens(name)).map(([name, [, key]]) => {
+    const arg = (name === "unit" || name === "voters") && root ? root.code : undefined;
+    const active = route === name || (name === "voters" && route === "voter");
+    return h("a", { href: href(name, arg), "aria-current": active ? "page" : null }, t(key));
+  });
+  fill(tabs, links);
+  tabs.hidden = links.length === 0;
+}
+
+async function render() {
+  const mine = ++renders;
+  setStatus("");
+  shell();
+  if (!session.me) {
+    signInView(main, { message: signInMessage, onToken: start });
+    return;
+  }
+  const route = current();
+  if (!route.name) {
+    const target = home();
+    if (target) { location.replace(target); return; }
+    fill(main, h("p", { class: "empty" }, t("home.nothing")));
+    return;
+  }
+  const entry = ROUTES[route.name];
+  if (!entry || !opens(route.name)) {
+    fill(main, h("p", { class: "empty" }, t("route.unknown")), h("p", {}, h("a", { href: "#/" }, t("route.home"))));
+    return;
+  }
+  main.setAttribute("aria-busy", "true");
+  try {
+    await entry[0](main, route, { isCurrent: () => mine === renders, setStatus, rerender: render });
+  } catch (error) {
+    if (mine !== renders || !session.me) return;
+    fill(main, h("p", { class: "error", role: "alert" }, errorText(error)));
+  } finally {
+    main.removeAttribute("aria-busy");
+  }
+  if (mine === renders && document.activeElement === document.body) main.focus({ preventScroll: true });
+}
+
+async function start(token) {
+  if (token) signIn(token);
+  signInMessage = "";
+  if (!session.token) { render(); return; }
+  try {
+    session.me = (await graphql(ME_QUERY)).me;
+  } catch (error) {
+    if (error.code !== "UNAUTHENTICATED") signInMessage = errorText(error);
+    session.me = null;
+  }
+  render();
+}
+
+window.addEventListener("hashchange", () => { if (session.me) render(); });
+window.addEventListener("boothgraph:signed-out", () => {
+  signInMessage = t("session.expired");
+  render();
+});
+document.getElementById("lang-switch").addEventListener("click", () => {
+  setLang(getLang() === "hi" ? "en" : "hi");
+  render();
+});
+document.getElementById("sign-out").addEventListener("click", () => {
+  signOut();
+  signInMessage = t("session.signedOut");
+  history.replaceState(null, "", location.pathname);
+  render();
+});
+
+// A token in the fragment (#token=…) never reaches the server's logs: kept for this tab, then
+// taken out of the address bar.
+setLang(getLang());
+const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
+if (fromLink) {
+  signIn(fromLink);
+  history.replaceState(null, "", `${location.pathname}#/`);
+}
+start();

@@ -1,0 +1,48 @@
+// Pieces several views share: breadcrumbs, the unit heading, scheme names, error display.
+import { fieldError, fill, h } from "../dom.js";
+import { errorText, label, nameOf, t } from "../i18n.js";
+import { href } from "../router.js";
+import { session } from "../session.js";
+
+/** The codes of the units the viewer is assigned at: a unit at or below one of them is visible. */
+function assignedCodes() {
+  return new Set(session.me.assignments.map((a) => a.unit.code));
+}
+
+/** Breadcrumbs of `unit` (with its `path`): only visible units (at or below an assignment) are links. */
+export function crumbs(unit, route = "unit") {
+  const chain = [...unit.path, unit];
+  const assigned = assignedCodes();
+  const firstVisible = chain.findIndex((u) => assigned.has(u.code));
+  const items = chain.map((u, i) => {
+    const visible = firstVisible !== -1 && i >= firstVisible;
+    const text = nameOf(u);
+    if (i === chain.length - 1) return h("li", {}, h("span", { "aria-current": "page" }, text));
+    return h("li", {}, visible ? h("a", { href: href(route, u.code) }, text) : h("span", { class: "above" }, text));
+  });
+  return h("nav", { class: "crumbs", "aria-label": t("crumbs.label") }, h("ol", {}, items));
+}
+
+export function unitTitle(unit) {
+  return h("h1", {}, nameOf(unit), " ", h("small", {}, `${label("level", unit.level)} · ${unit.code}`));
+}
+
+export function schemeNames(schemes) {
+  return new Map(schemes.map((s) => [s.code, nameOf(s)]));
+}
+
+/** Show an API error: at its field in `form` when the server names one, else in `box`. */
+export function showError(error, form, box) {
+  const text = errorText(error);
+  const detail = error.message && text !== error.message ? error.message : "";
+  const argument = error.extensions && (error.extensions.argument || (error.extensions.fields || [])[0]);
+  if (form && argument && fieldError(form, String(argument).replace(/^input\./, ""), detail ? `${text} ${detail}` : text)) {
+    if (box) fill(box);
+    return;
+  }
+  if (box) fill(box, h("p", { class: "error", role: "alert" }, text, detail ? h("span", { class: "detail" }, ` (${detail})`) : null));
+}
+
+export function empty(text) {
+  return h("p", { class: "empty" }, text);
+}
