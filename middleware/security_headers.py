@@ -7,7 +7,8 @@ page, which is fine), so HTML answers get a CSP that allows exactly that and con
 back to this origin.
 
 Everything under /app/ (the officials' app, web/) gets a strict CSP: scripts, styles and images
-only from this origin, no inline script or style attribute, requests only to this origin.
+only from this origin, no inline script or style attribute, requests only to this origin; its
+files may be cached if revalidated (`no-cache`), since they hold no personal data.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class SecurityHeadersMiddleware:
                 html = headers.get("content-type", "").startswith("text/html")
                 if scope["path"].startswith(APP_PREFIX):
                     headers["Content-Security-Policy"] = APP_CSP
+                    # The app's own files hold no personal data: kept, but revalidated (ETag) on every use.
+                    headers["Cache-Control"] = "no-cache"
                 else:
                     headers["Content-Security-Policy"] = GRAPHIQL_CSP if html else API_CSP
             await send(message)

@@ -227,7 +227,11 @@ class Truth:
             return False
         if "search" in flt:
             s = flt["search"]
-            if not (v["name"].lower().startswith(s.lower()) or v["epic_number"] == s):
+            if not (
+                v["name"].lower().startswith(s.lower())
+                or (v["name_hi"] or "").startswith(s)  # nameHi as stored (0009_name_hi_search)
+                or v["epic_number"] == s
+            ):
                 return False
         return True
 

@@ -1,4 +1,4 @@
-// Building elements without innerHTML: every text goes in as text, so names from the data can
+// Building elements without HTML strings: every text goes in as text, so names from the data can
 // never become markup (and the strict CSP forbids inline handlers anyway).
 
 /** h("a", {href: "#/", class: "x", onclick: fn}, "text", child) */

@@ -5,30 +5,23 @@ import { fill, h } from "./dom.js";
 import { errorText, getLang, label, setLang, t } from "./i18n.js";
 import { current, href } from "./router.js";
 import { can, session, signIn, signOut } from "./session.js";
-import { areaView } from "./views/area.js";
-import { auditView } from "./views/audit.js";
-import { callsView } from "./views/calls.js";
-import { campaignsView } from "./views/campaigns.js";
-import { dataView } from "./views/data.js";
-import { signInView } from "./views/signin.js";
-import { teamView } from "./views/team.js";
-import { voterView } from "./views/voter.js";
-import { votersView } from "./views/voters.js";
 
 const ME_QUERY = `query Me { me { id name permissions
   assignments { id role unit { code name nameHi level } } roots { code name nameHi level } } }`;
 
-/** route name -> [view, catalogue key of its tab (null: no tab), permissions that open it] */
+/** route name -> [its view, loaded when first needed; catalogue key of its tab (null: no tab);
+ * permissions that open it]. The dashboard's modules are preloaded by index.html. */
 const ROUTES = {
-  unit: [areaView, "nav.area", ["stats.read"]],
-  voters: [votersView, "nav.voters", ["voter.read"]],
-  voter: [voterView, null, ["voter.read"]],
-  calls: [callsView, "nav.calls", ["outreach.call"]],
-  campaigns: [campaignsView, "nav.campaigns", ["outreach.manage"]],
-  team: [teamView, "nav.team", ["role.grant"]],
-  data: [dataView, "nav.data", ["data.import", "data.export"]],
-  audit: [auditView, "nav.audit", ["audit.read"]],
+  unit: [() => import("./views/area.js").then((m) => m.areaView), "nav.area", ["stats.read"]],
+  voters: [() => import("./views/voters.js").then((m) => m.votersView), "nav.voters", ["voter.read"]],
+  voter: [() => import("./views/voter.js").then((m) => m.voterView), null, ["voter.read"]],
+  calls: [() => import("./views/calls.js").then((m) => m.callsView), "nav.calls", ["outreach.call"]],
+  campaigns: [() => import("./views/campaigns.js").then((m) => m.campaignsView), "nav.campaigns", ["outreach.manage"]],
+  team: [() => import("./views/team.js").then((m) => m.teamView), "nav.team", ["role.grant"]],
+  data: [() => import("./views/data.js").then((m) => m.dataView), "nav.data", ["data.import", "data.export"]],
+  audit: [() => import("./views/audit.js").then((m) => m.auditView), "nav.audit", ["audit.read"]],
 };
+const signInView = () => import("./views/signin.js").then((m) => m.signInView);
 
 const main = document.getElementById("main");
 let renders = 0;
@@ -83,7 +76,7 @@ async function render() {
   setStatus("");
   shell();
   if (!session.me) {
-    signInView(main, { message: signInMessage, onToken: start });
+    (await signInView())(main, { message: signInMessage, onToken: start });
     return;
   }
   const route = current();
@@ -100,7 +93,9 @@ async function render() {
   }
   main.setAttribute("aria-busy", "true");
   try {
-    await entry[0](main, route, { isCurrent: () => mine === renders, setStatus, rerender: render });
+    const view = await entry[0]();
+    if (mine !== renders) return;
+    await view(main, route, { isCurrent: () => mine === renders, setStatus, rerender: render });
   } catch (error) {
     if (mine !== renders || !session.me) return;
     fill(main, h("p", { class: "error", role: "alert" }, errorText(error)));
@@ -123,7 +118,10 @@ async function start(token) {
   render();
 }
 
-window.addEventListener("hashchange", () => { if (session.me) render(); });
+window.addEventListener("hashchange", () => {
+  if (takeTokenFromLink()) start();
+  else if (session.me) render();
+});
 window.addEventListener("boothgraph:signed-out", () => {
   signInMessage = t("session.expired");
   render();
@@ -141,10 +139,15 @@ document.getElementById("sign-out").addEventListener("click", () => {
 
 // A token in the fragment (#token=…) never reaches the server's logs: kept for this tab, then
 // taken out of the address bar.
-setLang(getLang());
-const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
-if (fromLink) {
+function takeTokenFromLink() {
+  const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (!fromLink) return false;
   signIn(fromLink);
+  session.me = null;
   history.replaceState(null, "", `${location.pathname}#/`);
+  return true;
 }
+
+setLang(getLang());
+takeTokenFromLink();
 start();

@@ -59,7 +59,7 @@ export async function areaView(main, route, view) {
     figure(t("stat.withPhone"), num(s.withPhone), percent(s.withPhone, s.voters)),
     figure(t("stat.contactable"), num(s.contactable), percent(s.contactable, s.voters)),
     figure(t("stat.surveyed"), num(s.surveyed), percent(s.surveyed, s.voters)),
-    figure(t("stat.called"), num(s.outreach.called), `${t("stat.of")} ${num(s.outreach.assigned)}`));
+    figure(t("stat.called"), num(s.outreach.called), t("stat.ofTotal", { total: num(s.outreach.assigned) })));
   const charts = h("div", { class: "charts" },
     barChart(t("chart.gender"), ordered("gender", s.byGender), { total: s.voters }),
     barChart(t("chart.age"), AGE_BANDS.map((band) => ({ label: band, count: (s.byAgeBand.find((b) => b.key === band) || { count: 0 }).count }))

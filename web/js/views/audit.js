@@ -36,8 +36,10 @@ export async function auditView(main, route, view) {
     log.edges.length ? h("div", { class: "table-wrap" }, h("table", { class: "audit" },
       h("thead", {}, h("tr", {}, ["at", "user", "action", "unit", "records", "detail"].map((k) => h("th", { scope: "col" }, t(`audit.${k}`))))),
       h("tbody", {}, log.edges.map(({ node: e }) => h("tr", {},
-        h("td", {}, dateTime(e.at)), h("td", {}, e.userId), h("td", {}, h("span", { title: e.action }, t(`action.${e.action}`))),
-        h("td", {}, e.unitCode || "—"), h("td", { class: "n" }, num(e.records)), h("td", { class: "detail" }, e.detail || "")))))) : empty(t("audit.none")),
+        h("td", { "data-label": t("audit.at") }, dateTime(e.at)), h("td", { "data-label": t("audit.user") }, e.userId),
+        h("td", { "data-label": t("audit.action") }, h("span", { title: e.action }, t(`action.${e.action}`))),
+        h("td", { "data-label": t("audit.unit") }, e.unitCode || "—"), h("td", { class: "n", "data-label": t("audit.records") }, num(e.records)),
+        h("td", { class: "detail", "data-label": t("audit.detail") }, e.detail || "")))))) : empty(t("audit.none")),
     log.pageInfo.hasNextPage ? h("p", { class: "pager" }, h("a", { class: "button", rel: "next",
       href: href("audit", null, { ...Object.fromEntries(q), after: log.pageInfo.endCursor, page: page + 1 }) }, t("pager.next"))) : null);
 }

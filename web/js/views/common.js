@@ -31,9 +31,13 @@ export function schemeNames(schemes) {
   return new Map(schemes.map((s) => [s.code, nameOf(s)]));
 }
 
-/** Show an API error: at its field in `form` when the server names one, else in `box`. */
-export function showError(error, form, box) {
-  const text = errorText(error);
+/** Show an API error: at its field in `form` when the server names one, else in `box`.
+ * The words: `words[code]` of the view, else the catalogue's `error.CODE.argument`, else `error.CODE`;
+ * the server's own message follows as the detail. */
+export function showError(error, form, box, words = {}) {
+  const argumentName = error.extensions && error.extensions.argument;
+  const specific = argumentName ? t(`error.${error.code}.${argumentName}`) : "";
+  const text = words[error.code] || (specific && !specific.startsWith("error.") ? specific : errorText(error));
   const detail = error.message && text !== error.message ? error.message : "";
   const argument = error.extensions && (error.extensions.argument || (error.extensions.fields || [])[0]);
   if (form && argument && fieldError(form, String(argument).replace(/^input\./, ""), detail ? `${text} ${detail}` : text)) {

@@ -35,10 +35,11 @@ function importForm() {
     } catch (error) {
       if (error.code === "UNAUTHENTICATED") return;
       bar.hidden = true;
-      const where = error.extensions && error.extensions.file
-        ? t("data.where", { file: error.extensions.file, line: error.extensions.line ?? "?", column: error.extensions.column ?? "" }) : "";
+      const ext = error.extensions || {};
+      const where = ext.file ? [t("data.where", { file: ext.file, line: ext.line ?? "?" }), ext.column ? t("data.column", { column: ext.column }) : ""]
+        .filter(Boolean).join(", ") : "";
       fill(result, h("div", { class: "error", role: "alert" },
-        h("p", {}, h("strong", {}, t("data.refused")), " ", errorText(error)),
+        h("p", {}, h("strong", {}, t("data.refused")), " ", ext.file ? t("data.fix") : errorText(error)),
         where ? h("p", { class: "where" }, where) : null,
         h("p", {}, h("code", {}, error.message))));
     } finally {

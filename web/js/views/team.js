@@ -49,9 +49,14 @@ async function revoke(button, holder, box, view, unit) {
     if (error.code !== "UNAUTHENTICATED") {
       const note = h("div");
       box.prepend(note);
-      showError(error, null, note);
+      showError(error, null, note, refusals());
     }
   }
+}
+
+/** The grant rules' refusals in words (service.md: grantRole / revokeRole). */
+function refusals() {
+  return { NOT_FOUND: t("team.notFound"), FORBIDDEN: t("team.forbidden"), BAD_USER_INPUT: t("team.badInput") };
 }
 
 function done(view, unit, message) {
@@ -77,7 +82,7 @@ function grantForm(view, unit) {
       const made = (await graphql(GRANT, { userId: values.userId.trim(), role: values.role, unit: values.unit.trim() })).grantRole;
       done(view, unit, t("team.granted", { role: label("role", made.role), user: values.userId.trim(), unit: made.unit.code }));
     } catch (error) {
-      if (error.code !== "UNAUTHENTICATED") showError(error, form, box);
+      if (error.code !== "UNAUTHENTICATED") showError(error, form, box, refusals());
     }
   });
   return form;

@@ -38,7 +38,7 @@ export function voterCard(voter, { tel = false } = {}) {
   const value = (name, text) => (hidden.has(name) && (text === null || text === undefined)
     ? h("span", { class: "hidden-field" }, t("field.hidden")) : text ?? "—");
   const phone = voter.phone && tel && !hidden.has("phone")
-    ? h("a", { class: "tel button", href: `tel:${voter.phone}` }, `📞 ${voter.phone}`) : value("phone", voter.phone);
+    ? h("a", { class: "tel button", href: `tel:${voter.phone}` }, voter.phone) : value("phone", voter.phone);
   const rows = [
     ["voter.epic", voter.epicNumber],
     ["voter.booth", `${nameOf(voter.booth)} · ${t("voter.serial")} ${voter.serialNumber}`],
@@ -52,6 +52,7 @@ export function voterCard(voter, { tel = false } = {}) {
     ["voter.caste", value("caste", voter.caste)],
     ["voter.economicStatus", value("economicStatus", voter.economicStatus && label("economicStatus", voter.economicStatus))],
   ];
+  if (tel) rows.splice(8, 3);  // on a call: what the caller needs, not the withheld survey fields
   if (hidden.has("phone") && voter.phone) rows[6][1] = h("span", {}, voter.phone, " ", h("small", { class: "hidden-field" }, t("field.masked")));
   return h("article", { class: "card voter-card", "aria-labelledby": "voter-name" },
     h("h1", { id: "voter-name" }, nameOf(voter), voter.nameHi && voter.name !== nameOf(voter) ? h("small", {}, ` ${voter.name}`) : voter.nameHi ? h("small", { lang: "hi" }, ` ${voter.nameHi}`) : null),

@@ -58,12 +58,12 @@ export async function votersView(main, route, view) {
   const rows = voters.edges.map(({ node: v }) => h("tr", {},
     h("td", { class: "n" }, v.serialNumber),
     h("th", { scope: "row" }, h("a", { href: href("voter", v.epicNumber) }, nameOf(v)), h("small", { class: "code" }, v.epicNumber)),
-    h("td", { class: "n" }, v.age ?? "—"),
-    h("td", {}, label("gender", v.gender)),
-    h("td", {}, v.booth.code),
-    h("td", { class: "phone" }, v.phone ?? "—"),
-    h("td", {}, v.redactedFields.includes("casteCategory") ? h("span", { class: "hidden-field" }, t("field.hidden")) : label("casteCategory", v.casteCategory)),
-    h("td", {}, label("consent", v.contactConsent))));
+    h("td", { class: "n", "data-label": t("voter.age") }, v.age ?? "—"),
+    h("td", { "data-label": t("voter.gender") }, label("gender", v.gender)),
+    h("td", { "data-label": t("voter.booth") }, v.booth.code),
+    h("td", { class: "phone", "data-label": t("voter.phone") }, v.phone ?? "—"),
+    h("td", { "data-label": t("voter.casteCategory") }, v.redactedFields.includes("casteCategory") ? h("span", { class: "hidden-field" }, t("field.hidden")) : label("casteCategory", v.casteCategory)),
+    h("td", { "data-label": t("voter.consent") }, label("consent", v.contactConsent))));
   const next = { ...Object.fromEntries(q), after: voters.pageInfo.endCursor, page: page + 1 };
   fill(result,
     h("p", { class: "count", role: "status" }, t("voters.count", { n: num(voters.totalCount), page: num(page) })),
