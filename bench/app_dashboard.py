@@ -29,7 +29,10 @@ sys.path.insert(0, str(ROOT))
 
 from core.auth import make_token  # noqa: E402
 
-READY = "() => document.querySelectorAll('.figure dd').length >= 5 && document.querySelector('table.units tbody tr') && document.querySelectorAll('svg.bars').length >= 6"
+READY = (
+    "() => document.querySelectorAll('.figure dd').length >= 5 && document.querySelector('table.units tbody tr')"
+    " && document.querySelectorAll('svg.bars').length >= 6"
+)
 
 
 def free_port() -> int:
@@ -78,7 +81,13 @@ def main() -> int:
     args = parser.parse_args()
     secret = os.environ["JWT_SECRET"]
     port = free_port()
-    env = {**os.environ, "GRAPHIQL": "false", "RATE_LIMIT_PER_S": "1000", "RATE_LIMIT_BURST": "1000", "STATS_RELEASE_INTERVAL_S": "0"}
+    env = {
+        **os.environ,
+        "GRAPHIQL": "false",
+        "RATE_LIMIT_PER_S": "1000",
+        "RATE_LIMIT_BURST": "1000",
+        "STATS_RELEASE_INTERVAL_S": "0",
+    }
     server = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "boothgraph"), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env
     )
@@ -99,7 +108,8 @@ def main() -> int:
         server.wait(timeout=20)
 
     def line(name: str, values: list[float]) -> str:
-        return f"{name}: median {statistics.median(values):.0f} ms, min {min(values):.0f}, max {max(values):.0f} ({len(values)} runs)"
+        median, low, high = statistics.median(values), min(values), max(values)
+        return f"{name}: median {median:.0f} ms, min {low:.0f}, max {high:.0f} ({len(values)} runs)"
 
     print(line("first load to the state dashboard drawn", cold))
     if srv:

@@ -184,7 +184,8 @@ class VoterFilter:
     has_phone: bool | None = None
     contact_consent: ContactConsent | None = None
     search: str | None = strawberry.field(
-        default=None, description="Case-insensitive prefix of the name or of the Hindi name (nameHi), or an exact EPIC number."
+        default=None,
+        description="Case-insensitive prefix of the name or of the Hindi name (nameHi), or an exact EPIC number.",
     )
 
     def args(self) -> VoterFilterArgs:

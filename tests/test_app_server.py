@@ -44,9 +44,7 @@ async def test_hindi_name_search_has_its_index(read_pool: asyncpg.Pool) -> None:
         booth = await conn.fetchval("select id from units where level = 'BOOTH' order by id limit 1")
         plan = "\n".join(
             r[0]
-            for r in await conn.fetch(
-                "explain select id from voters where booth_id = $1 and name_hi like 'पुष्%'", booth
-            )
+            for r in await conn.fetch("explain select id from voters where booth_id = $1 and name_hi like 'पुष्%'", booth)
         )
     assert "voters_booth_name_hi" in plan, plan
 
@@ -62,7 +60,10 @@ async def all_holders(pool: asyncpg.Pool, user: str, unit: str) -> tuple[list[tu
     while True:
         page = (await data(pool, user, TEAM_Q, {"unit": unit, "after": after}))["roleHolders"]
         total = page["totalCount"]
-        out += [(e["node"]["userId"], e["node"]["assignment"]["role"], e["node"]["assignment"]["unit"]["code"]) for e in page["edges"]]
+        out += [
+            (e["node"]["userId"], e["node"]["assignment"]["role"], e["node"]["assignment"]["unit"]["code"])
+            for e in page["edges"]
+        ]
         if not page["pageInfo"]["hasNextPage"]:
             return out, total
         after = page["pageInfo"]["endCursor"]

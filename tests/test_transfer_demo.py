@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import asyncpg
 import pytest
 
 from transfer.demo import demo_users, write_demo_dataset
+from transfer.demo_campaign import seed_demo_campaign
 from transfer.importer import import_folder
 from transfer.spec import ROLE_LEVELS
 
@@ -80,3 +82,30 @@ async def test_imports_cleanly(conn: asyncpg.Connection, demo_tiny: Path) -> Non
         assert counts.rows == counts.inserted == len(read(demo_tiny, name)), name
     roles = {r[0] for r in await conn.fetch("select distinct role from assignments")}
     assert roles == set(ROLE_LEVELS)
+
+
+async def test_the_demo_campaign_gives_every_caller_of_its_district_work(
+    conn: asyncpg.Connection, demo_tiny: Path
+) -> None:
+    await import_folder(conn, demo_tiny)
+    district, assigned = await seed_demo_campaign(conn) or ("", 0)
+    campaign = await conn.fetchrow("select id, opens_on, closes_on, unit_id from campaigns")
+    assert campaign["opens_on"] <= dt.date.today() <= campaign["closes_on"]  # open now
+    assert await conn.fetchval("select code from units where id = $1", campaign["unit_id"]) == district
+    rows = await conn.fetch(
+        """select a.user_id, count(ca.id) as n,
+                  count(ca.id) filter (where v.phone is null or v.contact_consent = 'DENIED') as bad
+           from assignments a join units u on u.id = a.unit_id
+           left join call_assignments ca on ca.caller_id = a.user_id
+           left join voters v on v.id = ca.voter_id
+           where a.role = 'CALLER' and u.district_id = $1 group by a.user_id""",
+        campaign["unit_id"],
+    )
+    assert rows and all(r["n"] > 0 and r["bad"] == 0 for r in rows)
+    assert sum(r["n"] for r in rows) == assigned == await conn.fetchval("select count(*) from call_assignments")
+    actions = [r[0] for r in await conn.fetch("select action from audit_log where user_id = 'system' order by id")]
+    assert actions.count("outreach.campaign") == 1 and actions.count("outreach.assign") == len(rows)
+    assert await seed_demo_campaign(conn) is None  # once only
+    # the caller `boothgraph demo` prints opens a list with work in it
+    caller = next(user for role, user, _ in demo_users(demo_tiny) if role == "CALLER")
+    assert await conn.fetchval("select count(*) from call_assignments where caller_id = $1", caller) > 0

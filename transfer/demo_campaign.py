@@ -9,6 +9,8 @@ like the command-line import.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import asyncpg
 
 from resolvers import audit
@@ -26,8 +28,8 @@ where u.level = 'DISTRICT' order by u.id, a.id limit 1
 CALLERS_SQL = """
 select a.user_id, u.id as unit_id, u.code, u.level
 from assignments a join units u on u.id = a.unit_id
-where a.role = 'CALLER' and u.district_id = $1 order by a.id
-"""
+where a.role = 'CALLER' and u.district_id = $1 order by u.depth desc, a.id
+"""  # booth callers first, then mandal, then district: each one's own area before a wider list takes it
 ASSIGN_SQL = """
 insert into call_assignments (campaign_id, voter_id, caller_id, assigned_by)
 select $1, v.id, $2, $3 from voters v
@@ -37,6 +39,12 @@ where v.{level}_id = $4 and v.phone is not null and v.contact_consent <> 'DENIED
 order by v.booth_id, v.serial_number, v.id
 limit $6
 on conflict (campaign_id, voter_id) do nothing
+"""
+COUNT_SQL = """
+select count(*) from voters v
+where v.{level}_id = $2 and v.phone is not null and v.contact_consent <> 'DENIED'
+  and exists (select 1 from beneficiaries b where b.voter_id = v.id and b.scheme_code = any($3::text[]))
+  and not exists (select 1 from call_assignments x where x.campaign_id = $1 and x.voter_id = v.id)
 """
 LEVEL_COLUMNS = {"DISTRICT": "district", "MANDAL": "mandal", "BOOTH": "booth"}
 
@@ -70,10 +78,19 @@ async def seed_demo_campaign(conn: asyncpg.Connection) -> tuple[str, int] | None
             detail=audit.detail_json(campaign=campaign_id, name=CAMPAIGN_NAME, schemes=schemes),
         )
         total = 0
-        for caller in await conn.fetch(CALLERS_SQL, district["id"]):
+        callers = await conn.fetch(CALLERS_SQL, district["id"])
+        sharing = Counter(c["unit_id"] for c in callers)
+        for caller in callers:
             sql = ASSIGN_SQL.format(level=LEVEL_COLUMNS[caller["level"]])
+            # Callers of one unit share its voters rather than the first taking them all.
+            left = sharing[caller["unit_id"]]
+            sharing[caller["unit_id"]] -= 1
+            eligible = await conn.fetchval(
+                COUNT_SQL.format(level=LEVEL_COLUMNS[caller["level"]]), campaign_id, caller["unit_id"], schemes
+            )
+            limit = min(CALLS_PER_CALLER, -(-eligible // left))
             status = await conn.execute(
-                sql, campaign_id, caller["user_id"], district["president"], caller["unit_id"], schemes, CALLS_PER_CALLER
+                sql, campaign_id, caller["user_id"], district["president"], caller["unit_id"], schemes, limit
             )
             count = int(status.split()[-1])
             total += count
