@@ -1,10 +1,12 @@
-"""`roleHolders(unit:)`: who holds which role at a unit and below it, for the officials' app's
-Team view (additive to the contract). Thin: resolvers/team.py does the work."""
+"""What the officials' app asks beyond the contract (additive): `roleHolders(unit:)`, who holds
+which role at a unit and below it (Team), and `campaignCallers(campaignId:)`, a campaign's
+progress per caller (Campaigns). Thin: resolvers/team.py and resolvers/caller_progress.py work."""
 
 from __future__ import annotations
 
 import strawberry
 
+from resolvers import caller_progress as progress_resolvers
 from resolvers import team as team_resolvers
 from resolvers.cursors import to_global_id
 from schema.enums import Level, Role
@@ -45,8 +47,34 @@ def holder_from(row: team_resolvers.HolderRow) -> RoleHolder:
     )
 
 
+@strawberry.type(description="One caller's entries of a campaign: assigned, called, reached.")
+class CallerProgress:
+    caller_id: strawberry.ID
+    caller_name: str
+    assigned: int
+    called: int
+    reached: int
+
+
 @strawberry.type
 class TeamQuery:
+    @strawberry.field(
+        description="A campaign's progress per caller, for holders of outreach.manage over its unit; "
+        "empty when the campaign is absent, not visible or not managed by the viewer."
+    )
+    async def campaign_callers(self, info: strawberry.Info, campaign_id: strawberry.ID) -> list[CallerProgress]:
+        rows = await progress_resolvers.caller_progress(info.context, campaign_id=str(campaign_id))
+        return [
+            CallerProgress(
+                caller_id=strawberry.ID(r.caller_id),
+                caller_name=r.caller_name,
+                assigned=r.assigned,
+                called=r.called,
+                reached=r.reached,
+            )
+            for r in rows
+        ]
+
     @strawberry.field(
         description="Assignments at the unit and below it where the viewer holds role.grant, by id; "
         "empty when the unit is not visible or the viewer may not grant there."

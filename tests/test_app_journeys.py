@@ -296,6 +296,8 @@ async def test_district_president_creates_a_campaign_and_assigns_it(
         await card.get_by_label("Caller's user id").fill(MANDAL_CALLER)
         await card.get_by_role("button", name="Assign").click()
         await expect(page.locator(".notice.ok")).to_contain_text(f"assigned to {MANDAL_CALLER}")
+        card = page.locator("article.campaign", has_text=name)
+        await expect(card.locator("table.callers tbody tr", has_text=MANDAL_CALLER)).to_be_visible()  # per caller
         await tab.shot("campaign-assigned")
         n = await db.fetchval(
             """select count(*) from call_assignments ca join campaigns c on c.id = ca.campaign_id

@@ -146,3 +146,33 @@ def test_the_app_is_small_and_loads_nothing_from_elsewhere() -> None:
         text = p.read_text(encoding="utf-8").replace('"http://www.w3.org/2000/svg"', "")  # a name, not a request
         assert not re.search(r"https?://", text), p  # every request goes to the page's own origin
         assert ".innerHTML" not in text and "insertAdjacentHTML" not in text, p
+
+
+CALLERS_Q = """query($id: ID!) { campaignCallers(campaignId: $id) { callerId callerName assigned called reached } }"""
+
+
+async def test_campaign_progress_per_caller_only_for_its_managers(read_db_url: str) -> None:
+    from resolvers.cursors import to_global_id
+    from transfer.demo_campaign import seed_demo_campaign
+
+    pool = await asyncpg.create_pool(read_db_url, min_size=1, max_size=2)
+    assert pool is not None
+    try:
+        async with pool.acquire() as conn:
+            await seed_demo_campaign(conn)
+            want = {
+                r["caller_id"]: r["n"]
+                for r in await conn.fetch(
+                    """select ca.caller_id, count(*) as n from call_assignments ca join voters v on v.id = ca.voter_id
+                       where v.contact_consent <> 'DENIED' group by 1"""
+                )
+            }
+            campaign = to_global_id("Campaign", await conn.fetchval("select id from campaigns"))
+        got = (await data(pool, DP, CALLERS_Q, {"id": campaign}))["campaignCallers"]
+        assert {r["callerId"]: r["assigned"] for r in got} == want and len(want) >= 3
+        assert all(r["called"] == r["reached"] == 0 and r["callerName"] for r in got)
+        for outsider in ("u-000013", "u-000010", "u-000030"):  # a caller, an IT convenor, elsewhere
+            assert (await data(pool, outsider, CALLERS_Q, {"id": campaign}))["campaignCallers"] == []
+        assert (await data(pool, DP, CALLERS_Q, {"id": "bm90LWFuLWlk"}))["campaignCallers"] == []
+    finally:
+        await pool.close()

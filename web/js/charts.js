@@ -48,7 +48,7 @@ export function barChart(title, rows, { total = null, note = "" } = {}) {
 export function progress(title, done, total) {
   const share = total ? Math.min(1, done / total) : 0;
   return h("figure", { class: "chart progress" }, h("figcaption", {}, title),
-    h("svg", { viewBox: `0 0 ${WIDTH} 28`, width: "100%", role: "img", "aria-label": `${title}: ${num(done)} / ${num(total)}` },
+    h("svg", { viewBox: `0 0 ${WIDTH} 28`, width: "100%", height: 28, preserveAspectRatio: "none", role: "img", "aria-label": `${title}: ${num(done)} / ${num(total)}` },
       h("rect", { x: 0, y: 4, width: WIDTH, height: 20, rx: 4, class: "track" }),
       h("rect", { x: 0, y: 4, width: WIDTH * share, height: 20, rx: 4, class: "done" })),
     h("p", { class: "note" }, t("chart.progress", { done: num(done), total: num(total), share: percent(done, total) || "0%" })));

@@ -270,4 +270,6 @@ export default {
   "error.BAD_USER_INPUT.limit": "Enter how many calls (1 to 1,000).",
   "error.BAD_USER_INPUT.since": "Enter a date.",
   "error.BAD_USER_INPUT.name": "Enter a name.",
+  "campaign.perCaller": "Progress per caller",
+  "campaign.reached": "Reached",
 };

@@ -270,4 +270,6 @@ export default {
   "error.BAD_USER_INPUT.limit": "कितनी कॉल, लिखें (1 से 1,000)।",
   "error.BAD_USER_INPUT.since": "तारीख लिखें।",
   "error.BAD_USER_INPUT.name": "नाम लिखें।",
+  "campaign.perCaller": "कार्यकर्ता-वार प्रगति",
+  "campaign.reached": "बात हुई",
 };

@@ -20,6 +20,13 @@ export async function campaignsView(main, route, view) {
   const data = await graphql(QUERY);
   if (!view.isCurrent()) return;
   const campaigns = data.campaigns.edges.map((e) => e.node);
+  // The second request: progress per caller of up to 20 campaigns, one alias each.
+  const shown = campaigns.slice(0, 20);
+  const perCaller = shown.length ? await graphql(`query Callers(${shown.map((_, i) => `$c${i}: ID!`).join(", ")}) {
+    ${shown.map((_, i) => `c${i}: campaignCallers(campaignId: $c${i}) { callerId callerName assigned called reached }`).join("\n")} }`,
+  Object.fromEntries(shown.map((c, i) => [`c${i}`, c.id]))) : {};
+  if (!view.isCurrent()) return;
+  shown.forEach((c, i) => { c.callers = perCaller[`c${i}`]; });
   const message = route.query.get("done");
   fill(main,
     h("h1", {}, t("campaigns.title")),
@@ -60,9 +67,20 @@ function campaignCard(c, view) {
     h("h2", {}, c.name, " ", h("span", { class: c.open ? "pill open" : "pill" }, c.open ? t("campaign.open") : t("campaign.closed"))),
     h("p", {}, `${nameOf(c.unit)} (${c.unit.code}) · ${c.opensOn} – ${c.closesOn}`),
     h("p", { class: "note" }, t("campaign.schemes"), ": ", c.schemes.map(nameOf).join(", ")),
-    progress(t("chart.outreach"), c.progress.called, c.progress.assigned),
-    barChart(t("chart.outcomes"), c.progress.byOutcome.map((b) => ({ label: label("outcome", b.key), count: b.count }))),
+    h("div", { class: "charts" }, progress(t("chart.outreach"), c.progress.called, c.progress.assigned),
+      barChart(t("chart.outcomes"), c.progress.byOutcome.map((b) => ({ label: label("outcome", b.key), count: b.count })))),
+    c.callers && c.callers.length ? callersTable(c.callers) : null,
     c.open ? form : null);
+}
+
+function callersTable(callers) {
+  return h("div", { class: "table-wrap" }, h("table", { class: "callers" },
+    h("caption", {}, t("campaign.perCaller")),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("team.user")),
+      ["stat.assigned", "stat.called", "campaign.reached"].map((k) => h("th", { scope: "col" }, t(k))))),
+    h("tbody", {}, callers.map((r) => h("tr", {},
+      h("th", { scope: "row" }, r.callerName, h("small", { class: "code" }, r.callerId)),
+      h("td", { class: "n" }, num(r.assigned)), h("td", { class: "n" }, num(r.called)), h("td", { class: "n" }, num(r.reached)))))));
 }
 
 function done(view, message) {

@@ -31,9 +31,9 @@ export async function teamView(main, route, view) {
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("team.user")), h("th", { scope: "col" }, t("team.role")), h("th", { scope: "col" }, t("campaign.unit")), h("th", { scope: "col" }, ""))),
     h("tbody", {}, holders.map((r) => h("tr", {},
       h("th", { scope: "row" }, r.userName, h("small", { class: "code" }, r.userId)),
-      h("td", {}, label("role", r.assignment.role)),
-      h("td", {}, nameOf(r.assignment.unit), h("small", { class: "code" }, r.assignment.unit.code)),
-      h("td", {}, r.userId === session.me.id ? "" : h("button", { type: "button", class: "secondary small",
+      h("td", { "data-label": t("team.role") }, label("role", r.assignment.role)),
+      h("td", { "data-label": t("campaign.unit") }, nameOf(r.assignment.unit), " ", h("small", {}, r.assignment.unit.code)),
+      h("td", { class: "act" }, r.userId === session.me.id ? "" : h("button", { type: "button", class: "secondary small",
         onclick: (event) => revoke(event.target, r, listBox, view, unit) }, t("team.revoke")))))))) : empty(t("team.none")));
   fill(main, h("h1", {}, t("team.title")), message ? h("p", { class: "notice ok", role: "status" }, message) : null, pick,
     h("h2", {}, t("team.holders"), " ", h("small", {}, `(${num(data.roleHolders.totalCount)})`)), listBox, grantForm(view, unit));
