@@ -36,6 +36,7 @@ class Tab:
     page: Page
     requests: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
 
     async def shot(self, name: str) -> Path:
         SHOTS.mkdir(parents=True, exist_ok=True)
@@ -44,8 +45,17 @@ class Tab:
         return path
 
     async def go(self, route: str) -> None:
-        """Navigate inside the app, as a link would (a hash change, no reload)."""
+        """Navigate inside the app, as a link would (a hash change, no reload); what the view
+        showed before is kept in `texts` (its text and its links' targets)."""
+        await self.remember()
         await self.page.evaluate("(route) => { location.hash = route; }", route)
+
+    async def remember(self) -> None:
+        self.texts.append(
+            await self.page.evaluate(
+                "() => document.body.innerText + [...document.querySelectorAll('a[href]')].map(a => a.href).join(' ')"
+            )
+        )
 
     def foreign_requests(self) -> list[str]:
         return [u for u in self.requests if not (u.startswith(self.base + "/") or u.startswith(("data:", "blob:")))]

@@ -1,4 +1,5 @@
-"""The officials' page (web/) in a real headless Chromium against a real uvicorn server."""
+"""The officials' app (web/) in a real headless Chromium (--dump-dom, no Playwright) against a real uvicorn
+server: the smallest smoke test. The journeys are tests/test_app_journeys.py."""
 
 from __future__ import annotations
 
@@ -35,23 +36,23 @@ def first_holder(folder: Path, role: str) -> tuple[str, str]:
     return row["user_id"], row["unit_code"]
 
 
-async def test_a_district_president_sees_their_district_with_phones_masked(
+async def test_a_district_president_opens_on_their_district(
     read_db_url: str, tiny_dataset: Path, tmp_path: Path
 ) -> None:
+    """The smallest check of the app without Playwright: a link with a token opens My area."""
     user, district = first_holder(tiny_dataset, "DISTRICT_PRESIDENT")
     app = create_app(Settings(database_url=read_db_url, jwt_secret=SECRET, graphiql=False))
     with running_server(app) as base:
         dom = await asyncio.to_thread(dump_dom, f"{base}/app/#token={token(user)}", tmp_path / "profile")
-    assert "DISTRICT_PRESIDENT" in dom
-    assert f"{district}:" in dom  # the status line names the unit and its voter count
-    assert "voter.read" in dom and "voter.read_contact" not in dom
-    assert "******" in dom  # a president sees phones masked
-    assert "UNAUTHENTICATED" not in dom
+    assert "District President" in dom
+    assert f"District · {district}" in dom  # the heading of their district
+    assert 'class="figure"' in dom and "<svg" in dom
+    assert "token=" not in dom.split("<main", 1)[1]  # the token never lands in the page
 
 
-async def test_a_bad_token_shows_the_error_not_data(read_db_url: str, tmp_path: Path) -> None:
+async def test_a_bad_token_shows_sign_in_with_a_message_not_data(read_db_url: str, tmp_path: Path) -> None:
     app = create_app(Settings(database_url=read_db_url, jwt_secret=SECRET, graphiql=False))
     with running_server(app) as base:
         dom = await asyncio.to_thread(dump_dom, f"{base}/app/#token=not-a-token", tmp_path / "profile")
-    assert "UNAUTHENTICATED" in dom
-    assert "******" not in dom
+    assert 'id="signin"' in dom and "session has ended" in dom
+    assert 'class="figure"' not in dom
