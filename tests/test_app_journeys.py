@@ -442,3 +442,40 @@ async def test_an_expired_token_leads_back_to_sign_in(browser, base: str, size: 
         await page.get_by_role("button", name="Open").click()
         await wait_for_view(tab)  # back where the session ended: the mandal that was clicked
         await expect(page.locator("main h1 small")).to_contain_text(f"{DISTRICT}-M")
+
+
+# ------------------------------------------------------------------------------ 7. team ---
+@pytest.mark.parametrize("size", SIZES)
+async def test_district_president_grants_and_revokes_with_refusals_in_words(
+    browser, base: str, size: str, db: asyncpg.Connection
+) -> None:
+    grantee, mandal = ("u-000075" if size == "phone" else "u-000074"), f"{DISTRICT}-M02"
+    async with open_app(browser, base, size, DISTRICT_PRESIDENT) as tab:
+        page = tab.page
+        await wait_for_view(tab)
+        await tab.go("#/team")
+        await wait_for_view(tab)
+        await expect(page.locator("table.team tbody tr", has_text="u-000007")).to_contain_text("District In-charge")
+        form = page.locator("form#grant")
+
+        async def grant(role: str, unit: str) -> None:
+            await form.get_by_label("User id").fill(grantee)
+            await form.get_by_label("Role").select_option(role)
+            await form.get_by_label("Unit (code)").fill(unit)
+            await form.get_by_role("button", name="Grant").click()
+
+        await grant("DISTRICT_PRESIDENT", DISTRICT)  # the granter's own rank
+        await expect(form.locator("[role=alert]", has_text="only roles below your own")).to_be_visible()
+        await grant("BOOTH_PRESIDENT", mandal)  # a role at a level it does not allow
+        await expect(form.locator("[role=alert]", has_text="cannot be given at this level")).to_be_visible()
+        await tab.shot("team-refused")
+        await grant("CALLER", mandal)
+        await expect(page.locator(".notice.ok")).to_contain_text(f"Caller granted to {grantee} at {mandal}")
+        row = page.locator("table.team tbody tr", has_text=grantee)
+        await expect(row).to_contain_text("Caller")
+        await tab.shot("team-granted")
+        assert await db.fetchval("select count(*) from assignments where user_id = $1", grantee) == 1
+        await row.get_by_role("button", name="Revoke").click()
+        await expect(page.locator(".notice.ok")).to_have_text("Role revoked.")
+        await expect(page.locator("table.team tbody tr", has_text=grantee)).to_have_count(0)
+        assert await db.fetchval("select count(*) from assignments where user_id = $1", grantee) == 0

@@ -36,7 +36,7 @@ export async function teamView(main, route, view) {
       h("td", { class: "act" }, r.userId === session.me.id ? "" : h("button", { type: "button", class: "secondary small",
         onclick: (event) => revoke(event.target, r, listBox, view, unit) }, t("team.revoke")))))))) : empty(t("team.none")));
   fill(main, h("h1", {}, t("team.title")), message ? h("p", { class: "notice ok", role: "status" }, message) : null, pick,
-    h("h2", {}, t("team.holders"), " ", h("small", {}, `(${num(data.roleHolders.totalCount)})`)), listBox, grantForm(view, unit));
+    grantForm(view, unit), h("h2", {}, t("team.holders"), " ", h("small", {}, `(${num(data.roleHolders.totalCount)})`)), listBox);
 }
 
 async function revoke(button, holder, box, view, unit) {
