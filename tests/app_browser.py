@@ -82,5 +82,18 @@ async def open_app(browser: Browser, base: str, size: str, user: str | None = No
         await context.close()
 
 
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')].filter((el) => {
+  if (el.type === 'hidden' || el.closest('[hidden]')) return false;
+  const named = el.getAttribute('aria-label') || el.closest('label')
+    || (el.id && document.querySelector(`label[for="${el.id}"]`)) || (el.tagName === 'BUTTON' && el.textContent.trim());
+  return !named;
+}).map((el) => el.outerHTML.slice(0, 80))"""
+
+
+async def unlabelled_controls(page: Page) -> list[str]:
+    """Form controls and buttons a screen reader could not name."""
+    return list(await page.evaluate(UNLABELLED))
+
+
 def graphql_requests(tab: Tab) -> int:
     return sum(1 for u in tab.requests if re.search(r"/graphql$", u))

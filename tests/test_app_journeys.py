@@ -16,7 +16,7 @@ import pytest
 
 from core.settings import Settings
 from server import create_app
-from tests.app_browser import CHROMIUM, SIZES, Tab, graphql_requests, open_app
+from tests.app_browser import CHROMIUM, SIZES, Tab, graphql_requests, open_app, unlabelled_controls
 from tests.conftest import DatabaseFactory
 from tests.serverkit import SECRET, running_server
 from transfer.demo_campaign import seed_demo_campaign
@@ -124,6 +124,7 @@ async def test_each_view_makes_at_most_two_graphql_requests(browser, base: str, 
             await wait_for_view(tab)
             await tab.page.wait_for_load_state("networkidle")
             assert graphql_requests(tab) - before <= 2, route
+            assert await unlabelled_controls(tab.page) == [], route  # every control has a name
 
 
 # ------------------------------------------- 2+3. a district president: masked and scoped ---
