@@ -4,7 +4,7 @@ Visibility of a voter row:
 - lists (`voters`, `Unit.voters`): scope_condition over the viewer's voter.read cover, ANDed
   with under_condition of the unit asked for;
 - single lookups (`voter(epicNumber)`, `node(id)`): the same, OR'ed in SQL with the call-list arm:
-  the voter is on one of the viewer's own call lists as resolvers.outreach.own_entries shows it
+  the voter is on one of the viewer's own call lists as resolvers.visibility.own_entries shows it
   (an open campaign, the voter under the viewer's outreach.call cover, not self-assigned). Such
   a voter's phone is in clear (redaction's on_call_list); nothing sensitive comes with it unless
   voter.read_sensitive covers it. Lists use the same arm for the phone only.
@@ -26,11 +26,13 @@ from core.errors import BadUserInput, Forbidden
 from core.viewer import UnitPlace
 from models import Level
 from policies import Cover
-from resolvers.cursors import CursorCodec, Page, ReadContext, binding, like_prefix, validate_first
-from resolvers.guard import visible_at_or_above, visible_cover
+from resolvers.context import ReadContext
+from resolvers.cursors import CursorCodec, binding, like_prefix, validate_first
+from resolvers.page import Page
 from resolvers.redaction import RedactedVoter, VoterVisibility, redact_voter
 from resolvers.scope import SqlParams, scope_condition, under_condition, under_unit
 from resolvers.units import UnitRow, place_by_code
+from resolvers.visibility import call_list_arm, visible_at_or_above, visible_cover
 
 ORDERS: dict[str, tuple[tuple[str, ...], tuple[type, ...]]] = {
     # order kind -> (SQL keys, JSON types of the cursor values); every order ends with the pk
@@ -178,25 +180,6 @@ def schemes_of(row: Mapping[str, Any]) -> list[SchemeGrant]:
 
 def _visibility(ctx: ReadContext) -> VoterVisibility:
     return VoterVisibility(contact=ctx.cover("voter.read_contact"), sensitive=ctx.cover("voter.read_sensitive"))
-
-
-def _call_list_arm(ctx: ReadContext, params: SqlParams) -> str:
-    """The voter (alias v) is one of the viewer's own call-list entries that the outreach module
-    shows them (resolvers.outreach.own_entries: an open campaign, the voter under the viewer's
-    outreach.call cover, consent not DENIED, not assigned by the viewer themselves); `false` when
-    the viewer holds no outreach.call. Lists (`voters(unit:)`) use it for the phone in clear, so
-    it never reaches further than the call list itself."""
-    if ctx.cover("outreach.call").empty:
-        return "false"
-    from resolvers import outreach  # imports this module: import at call time
-
-    own = outreach.own_entries(ctx.viewer, ctx.policy, params)
-    if own == "false":
-        return "false"
-    return (
-        "exists (select 1 from call_assignments ca join campaigns c on c.id = ca.campaign_id "
-        f"join units cu on cu.id = c.unit_id where ca.voter_id = v.id and {own})"
-    )
 
 
 def redacted_row(
@@ -385,7 +368,7 @@ async def voters_page(
     if start is not None:
         placeholders = ", ".join(params.add(v) for v in start)
         where.append(f"({', '.join(keys)}) > ({placeholders})")
-    on_call_list = _call_list_arm(ctx, params) if want.phone else "false"
+    on_call_list = call_list_arm(ctx, params) if want.phone else "false"
     limit = params.add(n + 1)
     sql = (
         f"select {VOTER_COLUMNS}, {on_call_list} as on_call_list, lower(v.name) as sort_name, "
@@ -414,7 +397,7 @@ async def voters_page(
 async def _single(ctx: ReadContext, column: str, value: Any, want: Want) -> VoterRecord | None:
     params = SqlParams(value)
     read = scope_condition(ctx.cover("voter.read"), params, "v")
-    arm = _call_list_arm(ctx, params)
+    arm = call_list_arm(ctx, params)
     if read == "false" and arm == "false":
         return None
     visible = read if arm == "false" else arm if read == "false" else f"({read} or {arm})"

@@ -16,8 +16,9 @@ import strawberry
 from resolvers import audit as audit_resolvers
 from resolvers import outreach as outreach_resolvers
 from resolvers import voters as voter_resolvers
-from resolvers.cursors import Page, from_global_id, to_global_id
+from resolvers.cursors import from_global_id, to_global_id
 from resolvers.outreach import CallEntry, CampaignRow, OutreachStatsRow
+from resolvers.page import Page
 from schema.outreach_types import (
     AuditEntry,
     AuditEntryConnection,

@@ -15,7 +15,8 @@ from typing import Any
 
 import strawberry
 
-from resolvers.cursors import Page, to_global_id
+from resolvers.cursors import to_global_id
+from resolvers.page import Page
 from resolvers.voters import CallLogRow
 from schema.enums import CallOutcome
 from schema.relay import Node, PageInfo, page_info

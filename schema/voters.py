@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from core.viewer import UnitPlace
-from resolvers.cursors import Page, to_global_id
+from resolvers.cursors import to_global_id
+from resolvers.page import Page
 from resolvers.redaction import RedactedVoter
 from resolvers.voters import (
     NO_FILTER,
