@@ -46,7 +46,15 @@ import schema as schema_package
 from core import migrate
 from core.connections import RequestPool
 from core.database import asyncpg_dsn, create_pool, database_urls
-from core.errors import DatabaseUnavailable, MethodNotAllowed, NotFound, RateLimited, http_error
+from core.errors import (
+    BadRequest,
+    DatabaseUnavailable,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    RateLimited,
+    http_error,
+)
 from core.readiness import ReadinessProbe
 from core.roles import privilege_problems
 from core.settings import Settings, get_settings
@@ -239,7 +247,7 @@ class BoothgraphGraphQL(GraphQL):
         if len(operations) > 1 and request_data.operation_name is None:
             error = GraphQLError(
                 "Must provide operationName if the document contains several operations",
-                extensions={"code": "BAD_REQUEST"},
+                extensions={"code": BadRequest.code},
             )
             return ExecutionResult(data=None, errors=[error])
         if request_adapter.method == "GET":
@@ -273,10 +281,10 @@ class BoothgraphGraphQL(GraphQL):
     def status_for(errors: list[GraphQLError], before_execution: bool) -> int:
         codes = {code_of(e) for e in errors}
         if DatabaseUnavailable.code in codes:
-            return 503
+            return DatabaseUnavailable.status
         if not before_execution:
             return 200
-        return 500 if INTERNAL in codes else 400
+        return InternalError.status if INTERNAL in codes else BadRequest.status
 
     def set_status(self, request: Request, response: Response) -> None:
         """application/json: 200 for any GraphQL answer. application/graphql-response+json: 4xx

@@ -25,7 +25,7 @@ Who sees what (access-policy.md, and the choices made where it is silent):
   list at once (`leave_call_lists`): their entries and the calls logged on them are deleted, so
   progress and the outreach rollups no longer count them.
 
-Reads take the request context (resolvers.cursors.ReadContext); mutations take (conn, viewer,
+Reads take the request context (resolvers.context.ReadContext); mutations take (conn, viewer,
 policy) and run in one transaction with their audit entry.
 """
 
@@ -43,6 +43,7 @@ from core.viewer import UnitPlace, Viewer, load_viewer, unit_place
 from models import CallOutcome
 from policies import Cover, PolicyEngine
 from resolvers import audit
+from resolvers.call_logs import CallLogRow
 from resolvers.context import ReadContext
 from resolvers.cursors import CursorCodec, binding, validate_first
 from resolvers.input_checks import check_enum, check_text, parse_date
@@ -57,7 +58,6 @@ from resolvers.voters import (
     NO_FILTER,
     SCHEMES_JOIN,
     VOTER_COLUMNS,
-    CallLogRow,
     VoterFilterArgs,
     VoterRecord,
     Want,

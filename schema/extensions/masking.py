@@ -30,13 +30,13 @@ from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 
 from core.availability import as_unavailable, is_database_unavailable
-from core.errors import BoothgraphError, QueryTooComplex
+from core.errors import BadUserInput, BoothgraphError, InternalError, QueryTooComplex
 
 INTERNAL_MESSAGE = "Internal server error"
-INTERNAL = "INTERNAL_SERVER_ERROR"
+INTERNAL = InternalError.code
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
-BAD_USER_INPUT = "BAD_USER_INPUT"
+BAD_USER_INPUT = BadUserInput.code
 TOO_COMPLEX = QueryTooComplex.code
 
 # PostgreSQL's text holds no U+0000: "invalid byte sequence for encoding UTF8: 0x00" (22021), or
