@@ -18,6 +18,13 @@ class BoothgraphError(Exception):
     code = "INTERNAL_SERVER_ERROR"
     status = 500
 
+    def __init_subclass__(cls, *, code: str | None = None, status: int | None = None) -> None:
+        """`class Forbidden(BoothgraphError, code="FORBIDDEN", status=403)`: a subclass names its
+        code and status in its header (or inherits them)."""
+        super().__init_subclass__()
+        cls.code = code or cls.code
+        cls.status = status or cls.status
+
     def __init__(self, message: str, **extensions: object) -> None:
         super().__init__(message)
         self.message = message
@@ -35,49 +42,31 @@ class InternalError(BoothgraphError):
         super().__init__("Internal server error")
 
 
-class Unauthenticated(BoothgraphError):
+class Unauthenticated(BoothgraphError, code="UNAUTHENTICATED", status=401):
     """Missing, malformed, wrongly signed or expired token, or an unknown user."""
-
-    code = "UNAUTHENTICATED"
-    status = 401
 
     def headers(self) -> dict[str, str]:
         return {"www-authenticate": "Bearer"}
 
 
-class Forbidden(BoothgraphError):
+class Forbidden(BoothgraphError, code="FORBIDDEN", status=403):
     """An in-scope object whose action the viewer's role lacks, or a sensitive filter."""
 
-    code = "FORBIDDEN"
-    status = 403
 
-
-class NotFound(BoothgraphError):
+class NotFound(BoothgraphError, code="NOT_FOUND", status=404):
     """A mutation on something absent or outside the viewer's scope; an unknown path."""
 
-    code = "NOT_FOUND"
-    status = 404
 
-
-class BadUserInput(BoothgraphError):
+class BadUserInput(BoothgraphError, code="BAD_USER_INPUT", status=400):
     """Invalid arguments."""
 
-    code = "BAD_USER_INPUT"
-    status = 400
 
-
-class QueryTooComplex(BoothgraphError):
+class QueryTooComplex(BoothgraphError, code="QUERY_TOO_COMPLEX", status=400):
     """Depth, aliases, tokens, cost or statements over the configured limits."""
 
-    code = "QUERY_TOO_COMPLEX"
-    status = 400
 
-
-class RateLimited(BoothgraphError):
+class RateLimited(BoothgraphError, code="RATE_LIMITED", status=429):
     """The user's token bucket is empty (or their exports are all running)."""
-
-    code = "RATE_LIMITED"
-    status = 429
 
     def __init__(self, message: str, *, retry_after: int = 1) -> None:
         super().__init__(message)
@@ -93,21 +82,15 @@ class RateLimited(BoothgraphError):
         return {"retry-after": str(self.retry_after)}
 
 
-class DatabaseUnavailable(BoothgraphError):
+class DatabaseUnavailable(BoothgraphError, code="SERVICE_UNAVAILABLE", status=503):
     """PostgreSQL does not answer; the request failed fast instead of hanging."""
-
-    code = "SERVICE_UNAVAILABLE"
-    status = 503
 
     def headers(self) -> dict[str, str]:
         return {"retry-after": "1"}
 
 
-class CsvImportError(BoothgraphError):
+class CsvImportError(BadUserInput):
     """A CSV import was refused; names file, line and column. Nothing was written."""
-
-    code = "BAD_USER_INPUT"
-    status = 400
 
     def __init__(self, file: str, line: int, column: str | None, reason: str) -> None:
         where = f"{file}:{line}" + (f": column {column}" if column else "")
@@ -116,21 +99,16 @@ class CsvImportError(BoothgraphError):
 
 
 # ------------------------------------------------------------ HTTP-level refusals ---
-class BadRequest(BoothgraphError):
+class BadRequest(BoothgraphError, code="BAD_REQUEST", status=400):
     """A request the HTTP layer cannot take (not JSON, a bad header, a broken multipart body)."""
 
-    code = "BAD_REQUEST"
-    status = 400
+
+class PayloadTooLarge(BoothgraphError, code="PAYLOAD_TOO_LARGE", status=413):
+    """A body over its limit."""
 
 
-class PayloadTooLarge(BoothgraphError):
-    code = "PAYLOAD_TOO_LARGE"
-    status = 413
-
-
-class MethodNotAllowed(BoothgraphError):
-    code = "METHOD_NOT_ALLOWED"
-    status = 405
+class MethodNotAllowed(BoothgraphError, code="METHOD_NOT_ALLOWED", status=405):
+    """A method the path does not take; `allow` names those it does."""
 
     def __init__(self, message: str, *, allow: str | None = None) -> None:
         super().__init__(message)

@@ -18,14 +18,11 @@ class ErrorResponseMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        tracker = ResponseTracker(send)
+        tracker = ResponseTracker(send) if scope["type"] == "http" else None
         try:
-            await self.app(scope, receive, tracker)
+            await self.app(scope, receive, tracker or send)
         except Exception as exc:
-            if tracker.started:
+            if tracker is None or tracker.started:
                 raise
             if isinstance(exc, BoothgraphError):
                 error: BoothgraphError = exc

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from core.errors import BadUserInput
@@ -30,6 +30,10 @@ class CallLogRow:
     notes: str | None
     called_at: dt.datetime
     caller_id: str
+
+
+CALL_LOG_COLUMNS = tuple(f.name for f in fields(CallLogRow))
+CALL_LOG_SELECT = ", ".join(f"cl.{c}" for c in CALL_LOG_COLUMNS)
 
 
 def call_log_condition(ctx: ReadContext, params: SqlParams, log_alias: str = "cl", voter_alias: str = "v") -> str:
@@ -69,8 +73,7 @@ async def calls_for_voters(
     limit = params.add(n + 1)
     rows = await ctx.pool.fetch(
         f"""select * from (
-                select cl.id, cl.voter_id, cl.outcome, cl.problems, cl.benefit_received, cl.desired_benefit,
-                       cl.satisfaction, cl.notes, cl.called_at, cl.caller_id, s.start,
+                select {CALL_LOG_SELECT}, s.start,
                        count(*) over (partition by cl.voter_id) as total,
                        row_number() over (partition by cl.voter_id order by cl.id desc) as newest,
                        count(*) filter (where cl.id < s.start) over (
@@ -92,24 +95,14 @@ async def calls_for_voters(
         if row["rn"] > n:
             page.has_next = True
             continue
-        page.items.append(_call_log(row))
+        page.items.append(call_log_of(row))
         page.cursors.append(codecs[row["voter_id"]].encode([row["id"]]))
     return result
 
 
-def _call_log(row: Mapping[str, Any]) -> CallLogRow:
-    return CallLogRow(
-        id=row["id"],
-        voter_id=row["voter_id"],
-        outcome=row["outcome"],
-        problems=row["problems"],
-        benefit_received=row["benefit_received"],
-        desired_benefit=row["desired_benefit"],
-        satisfaction=row["satisfaction"],
-        notes=row["notes"],
-        called_at=row["called_at"],
-        caller_id=row["caller_id"],
-    )
+def call_log_of(row: Mapping[str, Any], prefix: str = "") -> CallLogRow:
+    """A call log from its row (its columns named `prefix` + field name)."""
+    return CallLogRow(**{c: row[prefix + c] for c in CALL_LOG_COLUMNS})
 
 
 async def call_log_by_id(ctx: ReadContext, log_id: int) -> CallLogRow | None:
@@ -117,9 +110,8 @@ async def call_log_by_id(ctx: ReadContext, log_id: int) -> CallLogRow | None:
     params = SqlParams(log_id)
     visible = call_log_condition(ctx, params)
     row = await ctx.pool.fetchrow(
-        "select cl.id, cl.voter_id, cl.outcome, cl.problems, cl.benefit_received, cl.desired_benefit, "
-        "cl.satisfaction, cl.notes, cl.called_at, cl.caller_id "
-        f"from call_logs cl join voters v on v.id = cl.voter_id where cl.id = $1 and {visible}",
+        f"select {CALL_LOG_SELECT} from call_logs cl join voters v on v.id = cl.voter_id "
+        f"where cl.id = $1 and {visible}",
         *params.values,
     )
-    return _call_log(row) if row else None
+    return call_log_of(row) if row else None

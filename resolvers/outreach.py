@@ -43,7 +43,7 @@ from core.viewer import UnitPlace, Viewer, load_viewer, unit_place
 from models import CallOutcome
 from policies import Cover, PolicyEngine
 from resolvers import audit
-from resolvers.call_logs import CallLogRow
+from resolvers.call_logs import CALL_LOG_COLUMNS, CallLogRow, call_log_of
 from resolvers.context import ReadContext
 from resolvers.cursors import CursorCodec, binding, validate_first
 from resolvers.input_checks import check_enum, check_text, parse_date
@@ -126,19 +126,7 @@ cu.district_id as cu_district_id, cu.mandal_id as cu_mandal_id, cu.booth_id as c
 """
 CAMPAIGN_FROM = "from campaigns c join units cu on cu.id = c.unit_id"
 
-LOG_COLUMNS = (
-    "id",
-    "voter_id",
-    "outcome",
-    "problems",
-    "benefit_received",
-    "desired_benefit",
-    "satisfaction",
-    "notes",
-    "called_at",
-    "caller_id",
-)
-LOG_SELECT = ", ".join(f"l.{c} as l__{c}" for c in LOG_COLUMNS)
+LOG_SELECT = ", ".join(f"l.{c} as l__{c}" for c in CALL_LOG_COLUMNS)
 
 
 def _campaign_place(r: Mapping[str, Any]) -> UnitPlace:
@@ -167,7 +155,7 @@ def _campaign(r: Mapping[str, Any], manage: Cover) -> CampaignRow:
 def _log(r: Mapping[str, Any]) -> CallLogRow | None:
     if r["l__id"] is None:
         return None
-    return CallLogRow(**{c: r[f"l__{c}"] for c in LOG_COLUMNS})
+    return call_log_of(r, "l__")
 
 
 def _call_list_voter(ctx: ReadContext, r: Mapping[str, Any], want: Want) -> VoterRecord:
