@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from resolvers.cursors import ReadContext, from_global_id
+from resolvers.context import ReadContext
+from resolvers.cursors import from_global_id
 from resolvers.outreach import ENTRY_FROM, campaign_by_id
 
 
