@@ -9,9 +9,8 @@ import { graphql } from "../api.js";
 import { crumbs, empty, schemeNames, unitTitle } from "./common.js";
 
 const BUCKETS = "key count";
-const QUERY = `query Area($code: String!) {
-  unit(code: $code) {
-    code name nameHi level path { code name nameHi level }
+/** What the dashboard shows of a unit; main.js also asks it of the viewer's roots on a first load. */
+export const AREA_FIELDS = `code name nameHi level path { code name nameHi level }
     stats {
       voters withPhone contactable surveyed suppressed
       byGender { ${BUCKETS} } byAgeBand { ${BUCKETS} } byCasteCategory { ${BUCKETS} } byCaste(top: 10) { ${BUCKETS} }
@@ -19,10 +18,14 @@ const QUERY = `query Area($code: String!) {
       outreach { assigned called byOutcome { ${BUCKETS} } }
     }
     children(first: 100) { totalCount edges { node { code name nameHi level
-      stats { voters withPhone contactable surveyed outreach { assigned called } } } } }
-  }
-  schemes { code name nameHi }
-}`;
+      stats { voters withPhone contactable surveyed outreach { assigned called } } } } }`;
+const QUERY = `query Area($code: String!) { unit(code: $code) { ${AREA_FIELDS} } schemes { code name nameHi } }`;
+let prefetched = null;
+
+/** The dashboard of `unit`, already fetched with the viewer (main.js), used once instead of a request. */
+export function prefetch(unit, schemes) {
+  prefetched = unit && unit.stats ? { unit, schemes } : null;
+}
 
 const COLUMNS = [
   ["voters", (s) => s.voters],
@@ -42,7 +45,9 @@ const ORDER = {
 let sort = { key: "name", descending: false };
 
 export async function areaView(main, route, view) {
-  const data = await graphql(QUERY, { code: route.arg });
+  const ready = prefetched && prefetched.unit.code === route.arg ? prefetched : null;
+  prefetched = null;
+  const data = ready || (await graphql(QUERY, { code: route.arg }));
   if (!view.isCurrent()) return;
   const unit = data.unit;
   if (!unit) { fill(main, empty(t("unit.absent"))); return; }
