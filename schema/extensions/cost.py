@@ -220,12 +220,16 @@ class CostMemo:
         sent = variables or {}
         entry = self._memo.get((query, operation_name))
         if entry is not None and isinstance(sent, Mapping):
+            costs = entry[1]
             try:
-                found = entry[1].get(_values(sent, entry[0]), _ABSENT)
+                key = _values(sent, entry[0])
+                hit = key in costs
             except TypeError:  # an unhashable value (a list): no memo for it
-                found = _ABSENT
-            if found is not _ABSENT and (found is None or found <= self.max_cost):
-                return found
+                hit = False
+            if hit:
+                found = costs[key]
+                if found is None or found <= self.max_cost:
+                    return found
         try:
             coerced = coerce_variables(schema, operation, variables)
         except RecursionError:
