@@ -43,8 +43,9 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequ
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
+import operator_routes
 import schema as schema_package
-from core import migrate
+from core import migrate, tracing
 from core.connections import ConnectionGate, RequestPool
 from core.database import asyncpg_dsn, create_pool, database_urls
 from core.errors import DatabaseUnavailable, RateLimited, Unauthenticated
@@ -56,7 +57,9 @@ from core.settings import Settings, get_settings
 from middleware.access_log import AccessLogMiddleware
 from middleware.auth import AuthMiddleware
 from middleware.body_limit import BodyLimitMiddleware
+from middleware.metrics import MetricsMiddleware
 from middleware.ratelimit import RateLimitMiddleware
+from middleware.request_id import RequestIdMiddleware
 from middleware.responses import error_body
 from middleware.security_headers import SecurityHeadersMiddleware
 from middleware.unavailable import DatabaseUnavailableMiddleware
@@ -294,6 +297,10 @@ class BoothgraphGraphQL(GraphQL):
         of several operations when no operationName names one (refused here, as graphql-core's
         execution would), and a mutation over GET is 405, not 400."""
         operations = self.operations_of(request_data.query)
+        named_operation = request_data.operation_name or (
+            operations[0].name.value if operations[0:1] and operations[0].name else None
+        )
+        request.state.graphql_operations = [*getattr(request.state, "graphql_operations", ()), named_operation]
         if len(operations) > 1 and request_data.operation_name is None:
             error = GraphQLError(
                 "Must provide operationName if the document contains several operations",
@@ -325,6 +332,8 @@ class BoothgraphGraphQL(GraphQL):
         if result.extensions:
             body["extensions"] = result.extensions
         request.state.graphql_statuses.append(self.status_for(errors, before_execution))
+        if errors:  # the result code /metrics counts (middleware/metrics.py)
+            request.state.graphql_codes = [*getattr(request.state, "graphql_codes", ()), code_of(errors[0])]
         return body
 
     @staticmethod
@@ -462,11 +471,13 @@ async def _lifespan(state: AppState) -> AsyncIterator[None]:
     # 20,000 saved 3% CPU but each pause grew to ~8 ms and Q4's p99 from ~15 to 20-26 ms
     # (bench/README.md).
     gc.set_threshold(*GC_THRESHOLDS)
+    pool_sampler = asyncio.create_task(operator_routes.sample_pool_forever(pool), name="pool-metrics")
     log.info("boothgraph ready")
     try:
         yield
     finally:
         reloader.cancel()
+        pool_sampler.cancel()
         if releaser is not None:
             releaser.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -498,7 +509,12 @@ def create_app(settings: Settings | None = None, *, schema: BaseSchema | None = 
     state = AppState(settings=settings, secret=settings.secret_for_serving())
     view = BoothgraphGraphQL(schema if schema is not None else build_schema(settings), state)
 
-    middleware = [Middleware(AccessLogMiddleware), Middleware(SecurityHeadersMiddleware)]
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(MetricsMiddleware),
+        Middleware(AccessLogMiddleware),
+        Middleware(SecurityHeadersMiddleware),
+    ]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -512,7 +528,7 @@ def create_app(settings: Settings | None = None, *, schema: BaseSchema | None = 
     middleware += [
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, per_path={"/import": IMPORT_MAX_BODY_BYTES}),
         Middleware(DatabaseUnavailableMiddleware),
-        Middleware(AuthMiddleware, secret=state.secret, is_public=view.is_public),
+        Middleware(AuthMiddleware, secret=state.secret, is_public=operator_routes.public_or(view.is_public)),
         Middleware(RateLimitMiddleware, limiter=state.limiter),
         Middleware(ViewerMiddleware, connections=state.connections),
     ]
@@ -521,6 +537,7 @@ def create_app(settings: Settings | None = None, *, schema: BaseSchema | None = 
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         *transfer_routes(),
+        *operator_routes.routes,
         Route("/", lambda request: RedirectResponse(WEB_PREFIX + "/"), methods=["GET"]),
         Mount(WEB_PREFIX, StaticFiles(directory=WEB_DIR, html=True), name="web"),
     ]
@@ -537,6 +554,7 @@ def create_app(settings: Settings | None = None, *, schema: BaseSchema | None = 
         exception_handlers={StarletteHTTPException: http_error},
     )
     app.state.boothgraph = state
+    tracing.instrument(app, settings)
     return app
 
 
