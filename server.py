@@ -544,8 +544,12 @@ def create_app(settings: Settings | None = None, *, schema: BaseSchema | None = 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with _lifespan(state):
-            yield
+        try:
+            async with _lifespan(state):
+                yield
+        finally:
+            if app.state.tracer_provider is not None:  # sends the spans still batched
+                await asyncio.to_thread(app.state.tracer_provider.shutdown)
 
     app = Starlette(
         routes=routes,
@@ -554,7 +558,7 @@ def create_app(settings: Settings | None = None, *, schema: BaseSchema | None = 
         exception_handlers={StarletteHTTPException: http_error},
     )
     app.state.boothgraph = state
-    tracing.instrument(app, settings)
+    app.state.tracer_provider = tracing.instrument(app, settings)  # None unless OTEL_EXPORTER_OTLP_ENDPOINT
     return app
 
 

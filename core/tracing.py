@@ -7,6 +7,8 @@ than running without the traces someone asked for."""
 from __future__ import annotations
 
 import logging
+import os
+from typing import Any
 
 from starlette.applications import Starlette
 
@@ -28,11 +30,15 @@ def traces_endpoint(base: str) -> str:
     return base if base.endswith("/v1/traces") else f"{base}/v1/traces"
 
 
-def instrument(app: Starlette, settings: Settings) -> bool:
-    """Trace `app` when an endpoint is configured; True when it does."""
+def instrument(app: Starlette, settings: Settings) -> Any:
+    """Trace `app` when an endpoint is configured: its TracerProvider (flushed and shut down with
+    the app), else None."""
     global _asyncpg_instrumented
     if not settings.otel_exporter_otlp_endpoint:
-        return False
+        return None
+    # Health probes every second would drown the traces that matter; the instrumentation reads
+    # its exclusions from the environment when it is imported.
+    os.environ.setdefault("OTEL_PYTHON_STARLETTE_EXCLUDED_URLS", "healthz,readyz,metrics")
     try:
         from opentelemetry import trace
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -49,12 +55,11 @@ def instrument(app: Starlette, settings: Settings) -> bool:
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: settings.otel_service_name}))
     exporter = OTLPSpanExporter(endpoint=traces_endpoint(settings.otel_exporter_otlp_endpoint))
     provider.add_span_processor(BatchSpanProcessor(exporter))
-    # Health probes every second would drown the traces that matter.
-    StarletteInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics")
+    StarletteInstrumentor.instrument_app(app, tracer_provider=provider)
     if not _asyncpg_instrumented:  # it patches asyncpg's classes: once per process
         AsyncPGInstrumentor().instrument(tracer_provider=provider)
         _asyncpg_instrumented = True
     if not isinstance(trace.get_tracer_provider(), TracerProvider):
         trace.set_tracer_provider(provider)
     log.info("tracing to %s", traces_endpoint(settings.otel_exporter_otlp_endpoint))
-    return True
+    return provider
