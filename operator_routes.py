@@ -75,8 +75,9 @@ def is_public(scope: Scope) -> bool:
     return bool(scope["path"] == METRICS_PATH)
 
 
-def public_or(other: Callable[[Scope], bool]) -> Callable[[Scope], bool]:
-    return lambda scope: is_public(scope) or other(scope)
+def public_or(*others: Callable[[Scope], bool]) -> Callable[[Scope], bool]:
+    """This module's public paths, or any of `others`' (the sign-in routes', the GraphQL view's)."""
+    return lambda scope: is_public(scope) or any(other(scope) for other in others)
 
 
 async def sample_pool_forever(pool: asyncpg.Pool, every_s: float = POOL_SAMPLE_S) -> None:

@@ -43,6 +43,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequ
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
+import auth_routes
 import operator_routes
 import schema as schema_package
 from core import migrate, tracing
@@ -528,7 +529,11 @@ def create_app(settings: Settings | None = None, *, schema: BaseSchema | None = 
     middleware += [
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, per_path={"/import": IMPORT_MAX_BODY_BYTES}),
         Middleware(DatabaseUnavailableMiddleware),
-        Middleware(AuthMiddleware, secret=state.secret, is_public=operator_routes.public_or(view.is_public)),
+        Middleware(
+            AuthMiddleware,
+            secret=state.secret,
+            is_public=operator_routes.public_or(auth_routes.is_public, view.is_public),
+        ),
         Middleware(RateLimitMiddleware, limiter=state.limiter),
         Middleware(ViewerMiddleware, connections=state.connections),
     ]
@@ -538,6 +543,7 @@ def create_app(settings: Settings | None = None, *, schema: BaseSchema | None = 
         Route("/readyz", readyz, methods=["GET"]),
         *transfer_routes(),
         *operator_routes.routes,
+        *auth_routes.routes,
         Route("/", lambda request: RedirectResponse(WEB_PREFIX + "/"), methods=["GET"]),
         Mount(WEB_PREFIX, StaticFiles(directory=WEB_DIR, html=True), name="web"),
     ]

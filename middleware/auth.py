@@ -33,9 +33,12 @@ class AuthMiddleware:
             return
         try:
             token = bearer_token(Headers(scope=scope).get("authorization"))
-            user_id = self.tokens.user_id(token)
+            user_id, session_id = self.tokens.identity(token)
         except Unauthenticated as exc:
             await send_error(send, 401, exc.code, exc.message, CHALLENGE)
             return
-        scope.setdefault("state", {})["user_id"] = user_id
+        state = scope.setdefault("state", {})
+        state["user_id"] = user_id
+        if session_id is not None:  # a signed-in session's token: the viewer middleware checks it is live
+            state["session_id"] = session_id
         await self.app(scope, receive, send)

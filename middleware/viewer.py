@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.connections import ConnectionGate
+from core.sessions import session_is_live
 from core.viewer import load_viewer
 from middleware.auth import CHALLENGE
 from middleware.responses import send_error
@@ -26,7 +27,13 @@ class ViewerMiddleware:
             return
         # A database that is down or too slow raises here: DatabaseUnavailableMiddleware
         # (outside this one) turns that into 503.
+        session_id = scope["state"].get("session_id")
         async with self.connections.acquire(user_id) as conn:
+            # A signed-in session's token works while its session does: signing out or a revocation
+            # ends it on every server process at its next request (resolvers/identity.py).
+            if session_id is not None and not await session_is_live(conn, session_id=session_id, user_id=user_id):
+                await send_error(send, 401, "UNAUTHENTICATED", "The session has ended; sign in again", CHALLENGE)
+                return
             viewer = await load_viewer(conn, user_id)
         if viewer is None:
             await send_error(send, 401, "UNAUTHENTICATED", "The token's user does not exist", CHALLENGE)

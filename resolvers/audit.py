@@ -32,6 +32,14 @@ ACTIONS = frozenset(
         "outreach.campaign",
         "outreach.assign",
         "outreach.call",
+        # Sign-in (issue 18 §1, resolvers/identity.py): beyond service.md's list.
+        "auth.invite",
+        "auth.sign_in",
+        "auth.sign_in_refused",
+        "auth.refresh",
+        "auth.refresh_reused",
+        "auth.sign_out",
+        "auth.revoke",
     }
 )
 

@@ -1,0 +1,179 @@
+"""Sign-in endpoints beside the app (server.py registers `routes`; resolvers/identity.py does the work):
+
+- `POST /auth/invitation` (no token), `{"code": "bgi_…"}`: 200 `{accessToken, refreshToken,
+  tokenType, expiresIn, userId}`; 401 for any bad code.
+- `POST /auth/refresh` (no token), `{"refreshToken": "bgr_…"}`: 200 as above, with a new refresh
+  token (the old one is spent); 401.
+- `POST /auth/signout` (a session's token): 200 `{"signedOut": true}`; the session ends on every node.
+- `POST /auth/invitations` (token), `{"userId": …, "ttlSeconds"?: …}`: 201 `{code, userId,
+  expiresAt}`, the code shown once.
+- `POST /auth/sessions/revoke` (token), `{"userId": …}`: 200 `{"revoked": n}`.
+
+The two endpoints without a token take AUTH_ATTEMPTS_BURST attempts per client address, then one
+every 1/AUTH_ATTEMPTS_PER_S seconds (429 with Retry-After), per worker process; each invitation
+also burns after MAX_ATTEMPTS wrong secrets whatever the address (resolvers/identity.py). Errors
+have service.md's JSON shape.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Scope
+
+from core.errors import BadUserInput, BoothgraphError, Forbidden, NotFound, RateLimited, Unauthenticated
+from core.ratelimit import RateLimiter
+from middleware.responses import error_body
+from resolvers import identity
+
+PUBLIC_PATHS = frozenset({"/auth/invitation", "/auth/refresh"})
+AUTH_ATTEMPTS_PER_S = 0.2
+AUTH_ATTEMPTS_BURST = 10
+JSON = "application/json"
+STATUS = {
+    Unauthenticated.code: 401,
+    Forbidden.code: 403,
+    NotFound.code: 404,
+    BadUserInput.code: 400,
+    RateLimited.code: 429,
+}
+
+
+def is_public(scope: Scope) -> bool:
+    return bool(scope["path"] in PUBLIC_PATHS)
+
+
+def _json(status: int, body: dict[str, Any]) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=JSON, headers={"cache-control": "no-store"})
+
+
+def _error(exc: BoothgraphError) -> Response:
+    status = STATUS.get(exc.code, 500)
+    headers = {"cache-control": "no-store"}
+    if status == 401:
+        headers["www-authenticate"] = "Bearer"
+    if status == 429:
+        headers["retry-after"] = str(exc.extensions.get("retryAfter", 1))
+    return Response(error_body(exc.code, exc.message), status_code=status, media_type=JSON, headers=headers)
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = orjson.loads(await request.body() or b"{}")
+    except orjson.JSONDecodeError:
+        raise BadUserInput("The body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise BadUserInput("The body must be a JSON object")
+    return body
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+def _limit(request: Request) -> None:
+    limiter: RateLimiter | None = getattr(request.app.state, "auth_attempts", None)
+    if limiter is None:
+        limiter = request.app.state.auth_attempts = RateLimiter(AUTH_ATTEMPTS_PER_S, AUTH_ATTEMPTS_BURST)
+    wait = limiter.acquire(_address(request))
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        raise RateLimited(f"Too many sign-in attempts; retry in {seconds} s", retryAfter=seconds)
+
+
+def _tokens(tokens: identity.SessionTokens) -> Response:
+    return _json(
+        200,
+        {
+            "accessToken": tokens.access_token,
+            "refreshToken": tokens.refresh_token,
+            "tokenType": "Bearer",
+            "expiresIn": tokens.expires_in,
+            "userId": tokens.user_id,
+        },
+    )
+
+
+async def exchange(request: Request) -> Response:
+    state = request.app.state.boothgraph
+    try:
+        _limit(request)
+        body = await _body(request)
+        async with state.connections.acquire(f"address:{_address(request)}") as conn:
+            tokens = await identity.exchange_invitation(
+                conn, code=body.get("code"), address=_address(request), jwt_secret=state.secret
+            )
+    except BoothgraphError as exc:
+        return _error(exc)
+    return _tokens(tokens)
+
+
+async def refresh(request: Request) -> Response:
+    state = request.app.state.boothgraph
+    try:
+        _limit(request)
+        body = await _body(request)
+        async with state.connections.acquire(f"address:{_address(request)}") as conn:
+            tokens = await identity.refresh_session(
+                conn, refresh_token=body.get("refreshToken"), address=_address(request), jwt_secret=state.secret
+            )
+    except BoothgraphError as exc:
+        return _error(exc)
+    return _tokens(tokens)
+
+
+async def sign_out(request: Request) -> Response:
+    state = request.app.state.boothgraph
+    viewer = request.state.viewer
+    session_id = getattr(request.state, "session_id", None)
+    if session_id is None:
+        return _error(BadUserInput("This token belongs to no session (a command-line token expires by itself)"))
+    async with state.connections.acquire(viewer.user_id) as conn:
+        await identity.end_session(conn, user_id=viewer.user_id, session_id=session_id)
+    return _json(200, {"signedOut": True})
+
+
+async def invite(request: Request) -> Response:
+    state = request.app.state.boothgraph
+    try:
+        body = await _body(request)
+        user_id, ttl = body.get("userId"), body.get("ttlSeconds", identity.INVITATION_TTL_S)
+        if not isinstance(user_id, str) or not isinstance(ttl, int) or isinstance(ttl, bool):
+            raise BadUserInput("userId must be a string and ttlSeconds a whole number")
+        async with state.connections.acquire(request.state.viewer.user_id) as conn:
+            issued = await identity.issue_invitation(
+                conn, policy=state.require_policy(), issuer=request.state.viewer, user_id=user_id, ttl_s=ttl
+            )
+    except BoothgraphError as exc:
+        return _error(exc)
+    return _json(201, {"code": issued.code, "userId": issued.user_id, "expiresAt": issued.expires_at.isoformat()})
+
+
+async def revoke(request: Request) -> Response:
+    state = request.app.state.boothgraph
+    try:
+        body = await _body(request)
+        user_id = body.get("userId")
+        if not isinstance(user_id, str):
+            raise BadUserInput("userId must be a string")
+        async with state.connections.acquire(request.state.viewer.user_id) as conn:
+            count = await identity.revoke_sessions(
+                conn, policy=state.require_policy(), revoker=request.state.viewer, user_id=user_id
+            )
+    except BoothgraphError as exc:
+        return _error(exc)
+    return _json(200, {"revoked": count})
+
+
+routes: list[BaseRoute] = [
+    Route("/auth/invitation", exchange, methods=["POST"]),
+    Route("/auth/refresh", refresh, methods=["POST"]),
+    Route("/auth/signout", sign_out, methods=["POST"]),
+    Route("/auth/invitations", invite, methods=["POST"]),
+    Route("/auth/sessions/revoke", revoke, methods=["POST"]),
+]
