@@ -315,6 +315,48 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------- invite ---
+async def _invite(url: str, user_id: str, ttl_s: int) -> str:
+    from resolvers.identity import issue_invitation
+
+    conn = await _connect(url)
+    try:
+        issued = await issue_invitation(conn, policy=None, issuer=None, user_id=user_id, ttl_s=ttl_s)
+    except BoothgraphError as exc:
+        raise CommandError(exc.message) from exc
+    finally:
+        await conn.close()
+    until = issued.expires_at.isoformat(timespec="minutes")
+    return f"{issued.code}\n(valid until {until}; exchange it once at POST /auth/invitation)"
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    urls = prepare_database(Settings())
+    code, _, note = asyncio.run(_invite(urls.owner, args.user_id, args.ttl)).partition("\n")
+    print(code, flush=True)
+    _say(note)
+    return 0
+
+
+async def _revoke_sessions(url: str, user_id: str) -> int:
+    from resolvers.identity import revoke_sessions
+
+    conn = await _connect(url)
+    try:
+        return await revoke_sessions(conn, policy=None, revoker=None, user_id=user_id)
+    except BoothgraphError as exc:
+        raise CommandError(exc.message) from exc
+    finally:
+        await conn.close()
+
+
+def cmd_sessions_revoke(args: argparse.Namespace) -> int:
+    urls = prepare_database(Settings())
+    count = asyncio.run(_revoke_sessions(urls.owner, args.user_id))
+    print(f"ended {count} session(s) of {args.user_id}", flush=True)
+    return 0
+
+
 # ----------------------------------------------------------------------- db ---
 async def _role_statements(url: str, owner_role: str, app_role: str) -> list[str]:
     from core.roles import create_roles_statements, grant_statements, ownership_statements, quote_ident
@@ -439,6 +481,23 @@ def _parser() -> argparse.ArgumentParser:
     token_p.add_argument("user_id", metavar="USER_ID", help="a users.csv id (the token's `sub`)")
     token_p.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid (default 3600)")
     token_p.set_defaults(handler=cmd_token)
+
+    invite_p = commands.add_parser(
+        "invite", help="print a one-time invitation code for a user, to exchange at POST /auth/invitation"
+    )
+    invite_p.add_argument("user_id", metavar="USER_ID", help="a users.csv id holding at least one role")
+    invite_p.add_argument(
+        "--ttl", type=int, default=7 * 24 * 3600, help="seconds the code is valid (default 604800, a week)"
+    )
+    invite_p.set_defaults(handler=cmd_invite)
+
+    sessions_p = commands.add_parser("sessions", help="signed-in sessions: `sessions revoke USER_ID`")
+    sessions_commands = sessions_p.add_subparsers(dest="sessions_command", required=True, metavar="SESSIONS_COMMAND")
+    revoke_p = sessions_commands.add_parser(
+        "revoke", help="end every session of a user on every server at once, and spend their unused invitations"
+    )
+    revoke_p.add_argument("user_id", metavar="USER_ID", help="a users.csv id")
+    revoke_p.set_defaults(handler=cmd_sessions_revoke)
 
     schema_p = commands.add_parser("schema", help="print the GraphQL schema (SDL) for code generators")
     schema_p.set_defaults(handler=cmd_schema)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections import OrderedDict
 
@@ -19,6 +20,7 @@ def make_token(user_id: str, secret: str, *, ttl_s: int = 3600, session_id: str 
     claims: dict[str, object] = {"sub": user_id, "iat": now, "exp": now + ttl_s}
     if session_id is not None:
         claims["sid"] = session_id
+        claims["jti"] = secrets.token_hex(8)  # two tokens of one session in the same second still differ
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
