@@ -8,6 +8,10 @@
 - `POST /auth/invitations` (token), `{"userId": …, "ttlSeconds"?: …}`: 201 `{code, userId,
   expiresAt}`, the code shown once.
 - `POST /auth/sessions/revoke` (token), `{"userId": …}`: 200 `{"revoked": n}`.
+- `POST /auth/api-keys` (token), `{"userId": …, "name": …, "ttlDays"?: 90}`: 201 `{key, prefix,
+  userId, name, expiresAt}`, the key shown once; `POST /auth/api-keys/rotate` `{"prefix": …}`: 201,
+  the same with a new key (the old one stops); `POST /auth/api-keys/revoke` `{"prefix": …}`: 200
+  `{"revoked": true}`. A key is used as `Authorization: Bearer bgk_…`.
 
 The two endpoints without a token take AUTH_ATTEMPTS_BURST attempts per client address, then one
 every 1/AUTH_ATTEMPTS_PER_S seconds (429 with Retry-After), per worker process; each invitation
@@ -170,10 +174,78 @@ async def revoke(request: Request) -> Response:
     return _json(200, {"revoked": count})
 
 
+def _key(issued: identity.IssuedKey) -> Response:
+    return _json(
+        201,
+        {
+            "key": issued.key,
+            "prefix": issued.prefix,
+            "userId": issued.user_id,
+            "name": issued.name,
+            "expiresAt": issued.expires_at.isoformat(),
+        },
+    )
+
+
+async def create_key(request: Request) -> Response:
+    state = request.app.state.boothgraph
+    try:
+        body = await _body(request)
+        user_id, name, ttl = body.get("userId"), body.get("name"), body.get("ttlDays", identity.KEY_TTL_DAYS)
+        if (
+            not isinstance(user_id, str)
+            or not isinstance(name, str)
+            or not isinstance(ttl, int)
+            or isinstance(ttl, bool)
+        ):
+            raise BadUserInput("userId and name must be strings and ttlDays a whole number")
+        async with state.connections.acquire(request.state.viewer.user_id) as conn:
+            issued = await identity.create_api_key(
+                conn,
+                policy=state.require_policy(),
+                issuer=request.state.viewer,
+                user_id=user_id,
+                name=name,
+                ttl_days=ttl,
+            )
+    except BoothgraphError as exc:
+        return _error(exc)
+    return _key(issued)
+
+
+async def rotate_key(request: Request) -> Response:
+    state = request.app.state.boothgraph
+    try:
+        body = await _body(request)
+        async with state.connections.acquire(request.state.viewer.user_id) as conn:
+            issued = await identity.rotate_api_key(
+                conn, policy=state.require_policy(), actor=request.state.viewer, prefix=body.get("prefix")
+            )
+    except BoothgraphError as exc:
+        return _error(exc)
+    return _key(issued)
+
+
+async def revoke_key(request: Request) -> Response:
+    state = request.app.state.boothgraph
+    try:
+        body = await _body(request)
+        async with state.connections.acquire(request.state.viewer.user_id) as conn:
+            await identity.revoke_api_key(
+                conn, policy=state.require_policy(), actor=request.state.viewer, prefix=body.get("prefix")
+            )
+    except BoothgraphError as exc:
+        return _error(exc)
+    return _json(200, {"revoked": True})
+
+
 routes: list[BaseRoute] = [
     Route("/auth/invitation", exchange, methods=["POST"]),
     Route("/auth/refresh", refresh, methods=["POST"]),
     Route("/auth/signout", sign_out, methods=["POST"]),
     Route("/auth/invitations", invite, methods=["POST"]),
     Route("/auth/sessions/revoke", revoke, methods=["POST"]),
+    Route("/auth/api-keys", create_key, methods=["POST"]),
+    Route("/auth/api-keys/rotate", rotate_key, methods=["POST"]),
+    Route("/auth/api-keys/revoke", revoke_key, methods=["POST"]),
 ]

@@ -9,11 +9,13 @@ they may do, is read from the database by the viewer middleware for every reques
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from core.api_keys import KEY_PREFIX, parse_key
 from core.auth import TokenVerifier, bearer_token
 from core.errors import Unauthenticated
 from middleware.responses import send_error
@@ -33,6 +35,17 @@ class AuthMiddleware:
             return
         try:
             token = bearer_token(Headers(scope=scope).get("authorization"))
+            if token.startswith(KEY_PREFIX):  # a service account's API key: checked by the viewer middleware
+                key = parse_key(token)
+                if key is None:
+                    raise Unauthenticated("The API key is not valid")
+                state = scope.setdefault("state", {})
+                # The key's own rate-limit bucket, keyed by its secret too: the prefix is visible, and
+                # guesses with a known prefix must not empty the real key's bucket.
+                bucket = hashlib.blake2b(token.encode(), digest_size=8).hexdigest()
+                state["user_id"], state["api_key"] = f"key:{key[0]}:{bucket}", key
+                await self.app(scope, receive, send)
+                return
             user_id, session_id = self.tokens.identity(token)
         except Unauthenticated as exc:
             await send_error(send, 401, exc.code, exc.message, CHALLENGE)

@@ -18,6 +18,14 @@ Guessing: a wrong secret for an existing invitation counts against it, and MAX_A
 burn it; the HTTP routes also limit attempts per client address (auth_routes.py). Every answer
 to a bad code is the same UNAUTHENTICATED. Every step is audited: auth.invite, auth.sign_in,
 auth.sign_in_refused, auth.refresh, auth.refresh_reused, auth.sign_out, auth.revoke.
+
+API keys for partner tools: a service account is a user (users.csv) holding roles granted like
+anyone's (grantRole's rules). Its keys `bgk_<prefix>_<secret>` are shown once, stored hashed with
+the prefix visible, expire (KEY_TTL_DAYS by default), can be rotated (a new key, the old one
+stopped) and revoked, note their last use, take a rate-limit bucket of their own, and every audit
+entry of a request made with one names it (`apiKey` in detail). Creating, rotating and revoking
+need the same power over the account as an invitation: auth.key_create, auth.key_rotate,
+auth.key_revoke.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from core.api_keys import KEY_PREFIX, key_digest
 from core.auth import make_token
 from core.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
 from core.viewer import Viewer, load_viewer
@@ -345,3 +354,132 @@ async def revoke_sessions(
             detail=audit.detail_json(user=user_id, sessions=int(count)),
         )
     return int(count)
+
+
+# ------------------------------------------------------------------------------ API keys ---
+KEY_TTL_DAYS = 90
+MAX_KEY_TTL_DAYS = 366
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    key: str  # shown once: only its hash is kept
+    prefix: str
+    user_id: str
+    name: str
+    expires_at: dt.datetime
+
+
+async def _new_key(
+    conn: asyncpg.Connection, *, user_id: str, name: str, created_by: str, ttl_days: int
+) -> tuple[int, IssuedKey]:
+    prefix, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
+    row = await conn.fetchrow(
+        """insert into api_keys (prefix, secret_hash, user_id, name, created_by, expires_at)
+           values ($1, $2, $3, $4, $5, now() + make_interval(days => $6)) returning id, expires_at""",
+        prefix,
+        key_digest(secret),
+        user_id,
+        name,
+        created_by,
+        ttl_days,
+    )
+    return row["id"], IssuedKey(f"{KEY_PREFIX}{prefix}_{secret}", prefix, user_id, name, row["expires_at"])
+
+
+async def _key_audit(conn: asyncpg.Connection, *, actor: str, action: str, user_id: str, **detail: object) -> None:
+    unit_id, unit_code = await _first_unit(conn, user_id)
+    await audit.record(
+        conn,
+        user_id=actor,
+        action=action,
+        unit_id=unit_id,
+        unit_code=unit_code,
+        records=0,
+        detail=audit.detail_json(user=user_id, **detail),
+    )
+
+
+async def create_api_key(
+    conn: asyncpg.Connection,
+    *,
+    policy: PolicyEngine | None,
+    issuer: Viewer | None,
+    user_id: str,
+    name: str,
+    ttl_days: int = KEY_TTL_DAYS,
+) -> IssuedKey:
+    """A key for a service account (any user that holds a role), under the invitation's rule:
+    only someone who could grant or revoke every role the account holds (issuer None: the
+    command line)."""
+    check_text(user_id, "userId", limit=200, required=True)
+    check_text(name, "name", limit=100, required=True)
+    if not 1 <= ttl_days <= MAX_KEY_TTL_DAYS:
+        raise BadUserInput(f"A key lives between 1 and {MAX_KEY_TTL_DAYS} days", argument="ttlDays")
+    async with conn.transaction():
+        if issuer is not None:
+            assert policy is not None
+            await _check_power_over(conn, policy, issuer, user_id)
+        elif not await conn.fetchval("select exists (select from users where id = $1)", user_id):
+            raise NotFound("No such user")
+        if not await conn.fetchval("select exists (select from assignments where user_id = $1)", user_id):
+            raise BadUserInput("This account holds no role for a key to act with", argument="userId")
+        _, issued = await _new_key(
+            conn, user_id=user_id, name=name, created_by=issuer.user_id if issuer else SYSTEM, ttl_days=ttl_days
+        )
+        await _key_audit(
+            conn,
+            actor=issuer.user_id if issuer else SYSTEM,
+            action="auth.key_create",
+            user_id=user_id,
+            key=issued.prefix,
+            name=name,
+            expires_at=issued.expires_at.isoformat(),
+        )
+    return issued
+
+
+async def _live_key(
+    conn: asyncpg.Connection, policy: PolicyEngine | None, actor: Viewer | None, prefix: object
+) -> asyncpg.Record:
+    if not isinstance(prefix, str) or len(prefix) != 8:
+        raise NotFound("No such key")
+    row = await conn.fetchrow(
+        """select id, user_id, name, expires_at, extract(epoch from expires_at - created_at) as ttl_s
+           from api_keys where prefix = $1 and revoked_at is null for update""",
+        prefix,
+    )
+    if row is None:
+        raise NotFound("No such key")
+    if actor is not None:
+        assert policy is not None
+        await _check_power_over(conn, policy, actor, row["user_id"])
+    return row
+
+
+async def rotate_api_key(
+    conn: asyncpg.Connection, *, policy: PolicyEngine | None, actor: Viewer | None, prefix: object
+) -> IssuedKey:
+    """A new key for the same account, name and lifetime; the old one stops at once."""
+    async with conn.transaction():
+        old = await _live_key(conn, policy, actor, prefix)
+        ttl_days = max(1, min(MAX_KEY_TTL_DAYS, round(float(old["ttl_s"]) / 86400)))
+        by = actor.user_id if actor else SYSTEM
+        new_id, issued = await _new_key(
+            conn, user_id=old["user_id"], name=old["name"], created_by=by, ttl_days=ttl_days
+        )
+        await conn.execute("update api_keys set revoked_at = now(), replaced_by = $2 where id = $1", old["id"], new_id)
+        await _key_audit(
+            conn, actor=by, action="auth.key_rotate", user_id=old["user_id"], key=prefix, new_key=issued.prefix
+        )
+    return issued
+
+
+async def revoke_api_key(
+    conn: asyncpg.Connection, *, policy: PolicyEngine | None, actor: Viewer | None, prefix: object
+) -> None:
+    async with conn.transaction():
+        old = await _live_key(conn, policy, actor, prefix)
+        await conn.execute("update api_keys set revoked_at = now() where id = $1", old["id"])
+        by = actor.user_id if actor else SYSTEM
+        await _key_audit(conn, actor=by, action="auth.key_revoke", user_id=old["user_id"], key=prefix)

@@ -8,6 +8,9 @@
   every access token of it carries (`sid`). `revoked_at` set = signed out or revoked: every
   server process refuses the session's access tokens at their next request, since the viewer
   middleware reads it from the database.
+- `api_keys`: keys of service accounts (users that partner tools act as): `bgk_<prefix>_<secret>`,
+  the prefix shown and stored, the secret only hashed; expiry, revocation, last use (written at
+  most once a minute), and `replaced_by` after a rotation.
 
 Revision ID: 0008
 Revises: 0004
@@ -48,9 +51,25 @@ create table sessions (
 );
 create index sessions_user on sessions (user_id);
 create index sessions_previous on sessions (previous_refresh_hash) where previous_refresh_hash is not null;
+
+create table api_keys (
+    id            bigint generated always as identity primary key,
+    prefix        text not null unique,
+    secret_hash   bytea not null,
+    user_id       text not null references users(id) on delete cascade,
+    name          text not null,
+    created_by    text not null,
+    created_at    timestamptz not null default now(),
+    expires_at    timestamptz not null,
+    last_used_at  timestamptz,
+    revoked_at    timestamptz,
+    replaced_by   bigint references api_keys(id)
+);
+create index api_keys_user on api_keys (user_id);
 """
 
 DOWNGRADE = """
+drop table api_keys;
 drop table sessions;
 drop table invitations;
 """
