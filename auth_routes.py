@@ -8,8 +8,8 @@
 - `POST /auth/invitations` (token), `{"userId": …, "ttlSeconds"?: …}`: 201 `{code, userId,
   expiresAt}`, the code shown once.
 - `POST /auth/sessions/revoke` (token), `{"userId": …}`: 200 `{"revoked": n}`.
-- `POST /auth/api-keys` (token), `{"userId": …, "name": …, "ttlDays"?: 90}`: 201 `{key, prefix,
-  userId, name, expiresAt}`, the key shown once; `POST /auth/api-keys/rotate` `{"prefix": …}`: 201,
+- `POST /auth/api-keys` (token), `{"userId": …, "name": …, "ttlDays"?: 90, "registeredOnly"?: false}`:
+  201 `{key, prefix, userId, name, expiresAt}`, the key shown once; `POST /auth/api-keys/rotate` `{"prefix": …}`: 201,
   the same with a new key (the old one stops); `POST /auth/api-keys/revoke` `{"prefix": …}`: 200
   `{"revoked": true}`. A key is used as `Authorization: Bearer bgk_…`.
 
@@ -199,6 +199,9 @@ async def create_key(request: Request) -> Response:
             or isinstance(ttl, bool)
         ):
             raise BadUserInput("userId and name must be strings and ttlDays a whole number")
+        only = body.get("registeredOnly", False)
+        if not isinstance(only, bool):
+            raise BadUserInput("registeredOnly must be true or false")
         async with state.connections.acquire(request.state.viewer.user_id) as conn:
             issued = await identity.create_api_key(
                 conn,
@@ -207,6 +210,7 @@ async def create_key(request: Request) -> Response:
                 user_id=user_id,
                 name=name,
                 ttl_days=ttl,
+                registered_only=only,
             )
     except BoothgraphError as exc:
         return _error(exc)

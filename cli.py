@@ -315,6 +315,56 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------- operations ---
+def _checked_operations(folder: Path) -> list[tuple[str, str, str]]:
+    """(file name, sha256, text) of every .graphql file of `folder`, each parsed and validated
+    against the schema; the first that fails stops everything (nothing is registered)."""
+    from graphql import GraphQLError, parse, validate
+
+    from core.persisted import sha256_of
+    from schema import schema
+
+    found = []
+    for path in sorted(folder.glob("*.graphql")):
+        text = path.read_text(encoding="utf-8")
+        try:
+            errors = validate(schema._schema, parse(text))
+        except GraphQLError as exc:
+            errors = [exc]
+        if errors:
+            raise CommandError(f"{path.name}: {errors[0].message}")
+        found.append((path.name, sha256_of(text), text))
+    if not found:
+        raise CommandError(f"{folder}: no .graphql file", status=2)
+    return found
+
+
+async def _register(url: str, operations: list[tuple[str, str, str]]) -> None:
+    from core.persisted import PersistedOperations
+
+    conn = await _connect(url)
+    try:
+        store = PersistedOperations()
+        async with conn.transaction():
+            for name, digest, text in operations:
+                await store.register(conn, digest, text, source=f"cli:{name}")
+    finally:
+        await conn.close()
+
+
+def cmd_operations_register(args: argparse.Namespace) -> int:
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        raise CommandError(f"{folder}: no such folder", status=2)
+    operations = _checked_operations(folder)
+    urls = prepare_database(Settings())
+    asyncio.run(_register(urls.owner, operations))
+    for name, digest, _ in operations:
+        print(f"{digest}  {name}")
+    sys.stdout.flush()
+    return 0
+
+
 # ------------------------------------------------------------------- invite ---
 async def _invite(url: str, user_id: str, ttl_s: int) -> str:
     from resolvers.identity import issue_invitation
@@ -498,6 +548,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     revoke_p.add_argument("user_id", metavar="USER_ID", help="a users.csv id")
     revoke_p.set_defaults(handler=cmd_sessions_revoke)
+
+    operations_p = commands.add_parser("operations", help="persisted operations: `operations register DIR`")
+    operations_commands = operations_p.add_subparsers(
+        dest="operations_command", required=True, metavar="OPERATIONS_COMMAND"
+    )
+    register_p = operations_commands.add_parser(
+        "register", help="register every .graphql file of a folder as a persisted operation; prints hash and file"
+    )
+    register_p.add_argument("dir", metavar="DIR", help="folder of .graphql files, one operation document each")
+    register_p.set_defaults(handler=cmd_operations_register)
 
     schema_p = commands.add_parser("schema", help="print the GraphQL schema (SDL) for code generators")
     schema_p.set_defaults(handler=cmd_schema)

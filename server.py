@@ -46,11 +46,12 @@ from strawberry.types import ExecutionResult
 import auth_routes
 import operator_routes
 import schema as schema_package
-from core import migrate, tracing
+from core import migrate, persisted, tracing
 from core.connections import ConnectionGate, RequestPool
 from core.database import asyncpg_dsn, create_pool, database_urls
 from core.errors import DatabaseUnavailable, RateLimited, Unauthenticated
 from core.export_slots import ExportSlots
+from core.persisted import PersistedOperations, PersistedQueryError
 from core.ratelimit import RateLimiter
 from core.readiness import ReadinessProbe
 from core.roles import privilege_problems
@@ -170,6 +171,7 @@ class BoothgraphGraphQL(GraphQL):
         )
         self.state = state
         self.hide_suggestions = not state.settings.introspection
+        self.persisted = PersistedOperations()
 
     # ------------------------------------------------------------------ routing ---
     def is_ide_request(self, scope: Scope) -> bool:
@@ -208,6 +210,8 @@ class BoothgraphGraphQL(GraphQL):
             response.headers["retry-after"] = str(exc.extensions.get("retryAfter", 1))
         except Unauthenticated as exc:
             response = error_response(401, exc.code, exc.message)
+        except PersistedQueryError as exc:  # core/persisted.py: not found (200), required or bad (400)
+            response = error_response(exc.status, exc.code, exc.message)
         await response(scope, receive, send)
 
     # ------------------------------------------------------------------ context ---
@@ -272,7 +276,29 @@ class BoothgraphGraphQL(GraphQL):
                 raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null")
             if isinstance(parsed, list) and not isinstance(item.variables, (dict, type(None))):
                 raise HTTPException(400, "The GraphQL operation's `variables` must be an object or null")
+        await self.resolve_persisted(request, parsed if isinstance(parsed, list) else [parsed])
         return parsed
+
+    async def resolve_persisted(self, request: Any, items: list[GraphQLRequestData]) -> None:
+        """Persisted operations (core/persisted.py): a registered hash's text filled in; ad-hoc
+        text refused under REGISTERED_OPERATIONS_ONLY or for a key created registered-only."""
+        state = request._request.scope.get("state", {})  # the Starlette request behind strawberry's adapter
+        settings = self.state.settings
+        registered_only = settings.registered_operations_only or bool(state.get("registered_only"))
+        if not registered_only and not any(persisted.requested_hash(item.extensions) for item in items):
+            return
+        viewer = state.get("viewer")
+        if viewer is None:
+            raise Unauthenticated("Authorization: Bearer <token> is required")
+        async with self.state.connections.acquire(viewer.user_id) as conn:
+            await persisted.resolve(
+                items,
+                store=self.persisted,
+                conn=conn,
+                user_id=viewer.user_id,
+                registered_only=registered_only,
+                parses=lambda text: parsed_document(text, settings.max_tokens) is not None,
+            )
 
     def _validate_batch_request(self, request_data: list[Any], protocol: GraphQLRequestProtocol) -> None:
         limit = self.state.settings.max_batch

@@ -20,13 +20,13 @@ current_key: contextvars.ContextVar[str | None] = contextvars.ContextVar("curren
 
 KEY_USER_SQL = """
 with k as (
-    select id, user_id from api_keys
+    select id, user_id, registered_only from api_keys
     where prefix = $1 and secret_hash = $2 and revoked_at is null and expires_at > now()
 ), used as (
     update api_keys set last_used_at = now()
     where id = (select id from k) and (last_used_at is null or last_used_at < now() - interval '1 minute')
 )
-select user_id from k
+select user_id, registered_only from k
 """
 
 
@@ -44,7 +44,8 @@ def key_digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-async def key_user(conn: asyncpg.Connection, prefix: str, secret: str) -> str | None:
-    """The user a live key acts as, or None (unknown, wrong secret, expired or revoked)."""
-    user_id = await conn.fetchval(KEY_USER_SQL, prefix, key_digest(secret))
-    return str(user_id) if user_id is not None else None
+async def key_user(conn: asyncpg.Connection, prefix: str, secret: str) -> tuple[str, bool] | None:
+    """(the user a live key acts as, whether it runs registered operations only), or None
+    (unknown, wrong secret, expired or revoked)."""
+    row = await conn.fetchrow(KEY_USER_SQL, prefix, key_digest(secret))
+    return (str(row["user_id"]), bool(row["registered_only"])) if row is not None else None

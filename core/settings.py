@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # json (one object per line) or text; auto = json unless stderr is a terminal.
     # OTEL_EXPORTER_OTLP_ENDPOINT: traces go there (OTLP over HTTP) when set; off when unset.
     metrics_token: str | None = None
+    # Persisted operations (core/persisted.py): true = only registered operations run, for everyone
+    # (an API key can be made registered-only by itself).
+    registered_operations_only: bool = False
     log_format: Literal["auto", "json", "text"] = "auto"
     otel_exporter_otlp_endpoint: str | None = None
     otel_service_name: str = "boothgraph"

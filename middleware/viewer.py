@@ -32,11 +32,12 @@ class ViewerMiddleware:
         api_key = scope["state"].get("api_key")
         async with self.connections.acquire(user_id) as conn:
             if api_key is not None:
-                key_user_id = await key_user(conn, *api_key)
-                if key_user_id is None:
+                found = await key_user(conn, *api_key)
+                if found is None:
                     await send_error(send, 401, "UNAUTHENTICATED", "The API key is not valid", CHALLENGE)
                     return
-                user_id = scope["state"]["user_id"] = key_user_id
+                user_id = scope["state"]["user_id"] = found[0]
+                scope["state"]["registered_only"] = found[1]  # core/persisted.py
             # A signed-in session's token works while its session does: signing out or a revocation
             # ends it on every server process at its next request (resolvers/identity.py).
             if session_id is not None and not await session_is_live(conn, session_id=session_id, user_id=user_id):

@@ -371,18 +371,19 @@ class IssuedKey:
 
 
 async def _new_key(
-    conn: asyncpg.Connection, *, user_id: str, name: str, created_by: str, ttl_days: int
+    conn: asyncpg.Connection, *, user_id: str, name: str, created_by: str, ttl_days: int, registered_only: bool = False
 ) -> tuple[int, IssuedKey]:
     prefix, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
     row = await conn.fetchrow(
-        """insert into api_keys (prefix, secret_hash, user_id, name, created_by, expires_at)
-           values ($1, $2, $3, $4, $5, now() + make_interval(days => $6)) returning id, expires_at""",
+        """insert into api_keys (prefix, secret_hash, user_id, name, created_by, expires_at, registered_only)
+           values ($1, $2, $3, $4, $5, now() + make_interval(days => $6), $7) returning id, expires_at""",
         prefix,
         key_digest(secret),
         user_id,
         name,
         created_by,
         ttl_days,
+        registered_only,
     )
     return row["id"], IssuedKey(f"{KEY_PREFIX}{prefix}_{secret}", prefix, user_id, name, row["expires_at"])
 
@@ -408,6 +409,7 @@ async def create_api_key(
     user_id: str,
     name: str,
     ttl_days: int = KEY_TTL_DAYS,
+    registered_only: bool = False,
 ) -> IssuedKey:
     """A key for a service account (any user that holds a role), under the invitation's rule:
     only someone who could grant or revoke every role the account holds (issuer None: the
@@ -425,7 +427,12 @@ async def create_api_key(
         if not await conn.fetchval("select exists (select from assignments where user_id = $1)", user_id):
             raise BadUserInput("This account holds no role for a key to act with", argument="userId")
         _, issued = await _new_key(
-            conn, user_id=user_id, name=name, created_by=issuer.user_id if issuer else SYSTEM, ttl_days=ttl_days
+            conn,
+            user_id=user_id,
+            name=name,
+            created_by=issuer.user_id if issuer else SYSTEM,
+            ttl_days=ttl_days,
+            registered_only=registered_only,
         )
         await _key_audit(
             conn,
@@ -435,6 +442,7 @@ async def create_api_key(
             key=issued.prefix,
             name=name,
             expires_at=issued.expires_at.isoformat(),
+            registered_only=registered_only,
         )
     return issued
 
@@ -445,7 +453,7 @@ async def _live_key(
     if not isinstance(prefix, str) or len(prefix) != 8:
         raise NotFound("No such key")
     row = await conn.fetchrow(
-        """select id, user_id, name, expires_at, extract(epoch from expires_at - created_at) as ttl_s
+        """select id, user_id, name, expires_at, registered_only, extract(epoch from expires_at - created_at) as ttl_s
            from api_keys where prefix = $1 and revoked_at is null for update""",
         prefix,
     )
@@ -466,7 +474,12 @@ async def rotate_api_key(
         ttl_days = max(1, min(MAX_KEY_TTL_DAYS, round(float(old["ttl_s"]) / 86400)))
         by = actor.user_id if actor else SYSTEM
         new_id, issued = await _new_key(
-            conn, user_id=old["user_id"], name=old["name"], created_by=by, ttl_days=ttl_days
+            conn,
+            user_id=old["user_id"],
+            name=old["name"],
+            created_by=by,
+            ttl_days=ttl_days,
+            registered_only=old["registered_only"],
         )
         await conn.execute("update api_keys set revoked_at = now(), replaced_by = $2 where id = $1", old["id"], new_id)
         await _key_audit(

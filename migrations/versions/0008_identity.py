@@ -10,7 +10,10 @@
   middleware reads it from the database.
 - `api_keys`: keys of service accounts (users that partner tools act as): `bgk_<prefix>_<secret>`,
   the prefix shown and stored, the secret only hashed; expiry, revocation, last use (written at
-  most once a minute), and `replaced_by` after a rotation.
+  most once a minute), and `replaced_by` after a rotation; `registered_only` keys may run
+  persisted operations only.
+- `persisted_operations`: documents by SHA-256 (issue 18 §2, core/persisted.py), registered by
+  `boothgraph operations register` or by clients' automatic persisted queries.
 
 Revision ID: 0008
 Revises: 0004
@@ -66,9 +69,18 @@ create table api_keys (
     replaced_by   bigint references api_keys(id)
 );
 create index api_keys_user on api_keys (user_id);
+alter table api_keys add column registered_only boolean not null default false;
+
+create table persisted_operations (
+    sha256        text primary key,
+    document      text not null,
+    source        text not null,
+    registered_at timestamptz not null default now()
+);
 """
 
 DOWNGRADE = """
+drop table persisted_operations;
 drop table api_keys;
 drop table sessions;
 drop table invitations;
