@@ -575,7 +575,18 @@ def _parser() -> argparse.ArgumentParser:
         "stop", help="stop the embedded PostgreSQL under DATA_DIR now (commands stop it when the last one ends)"
     )
     stop_p.set_defaults(handler=cmd_db_stop)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Each command's help line also heads its own `--help`."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                sub.description = sub.description or helps.get(name)
+                _describe(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
