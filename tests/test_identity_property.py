@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import asyncpg
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +23,12 @@ from tests.dataset import load_folder
 
 POLICY = PolicyEngine()
 USERS = [f"u-{n:06d}" for n in range(1, 61)]
+
+
+@pytest.fixture
+async def loaded(conn: asyncpg.Connection, tiny_dataset: Path) -> asyncpg.Connection:
+    await load_folder(conn, tiny_dataset)
+    return conn
 
 
 async def _outcome(work) -> str:  # type: ignore[no-untyped-def]
@@ -62,12 +69,3 @@ async def test_invitations_never_escalate(loaded: asyncpg.Connection, issuer_id:
             assert granted == "OK", (issuer_id, user_id, assignment.role, assignment.unit.code, granted)
     finally:
         await tx.rollback()
-
-
-import pytest  # noqa: E402
-
-
-@pytest.fixture
-async def loaded(conn: asyncpg.Connection, tiny_dataset: Path) -> asyncpg.Connection:
-    await load_folder(conn, tiny_dataset)
-    return conn
