@@ -1,5 +1,5 @@
 """The Prometheus metrics of a boothgraph process (prometheus-client), served at /metrics
-(operator_routes.py).
+(routes/operator.py).
 
 - `boothgraph_requests_total{path, operation, status, code}`: requests by path, GraphQL operation
   name, HTTP status and result code (the first error's `extensions.code`, or OK);

@@ -30,23 +30,20 @@ MAX_REMEMBERED = 10_000
 _HASH = re.compile(r"[0-9a-f]{64}")
 
 
-class PersistedQueryError(BoothgraphError):
-    """A persisted-operation request that cannot run; `status` is its HTTP status."""
-
-    status = 400
+class PersistedQueryError(BoothgraphError, status=400):
+    """A persisted-operation request that cannot run (rendered by middleware/errors.py)."""
 
 
-class PersistedQueryNotFound(PersistedQueryError):
-    code = "PERSISTED_QUERY_NOT_FOUND"
-    status = 200  # Apollo clients read it from a GraphQL answer, then send the text
+class PersistedQueryNotFound(PersistedQueryError, code="PERSISTED_QUERY_NOT_FOUND", status=200):
+    """Apollo clients read it from a GraphQL answer (HTTP 200), then send the text."""
 
 
-class PersistedQueryRequired(PersistedQueryError):
-    code = "PERSISTED_QUERY_REQUIRED"
+class PersistedQueryRequired(PersistedQueryError, code="PERSISTED_QUERY_REQUIRED"):
+    """Registered operations only, and this one is not (or is text)."""
 
 
-class PersistedQueryInvalid(PersistedQueryError):
-    code = "BAD_REQUEST"
+class PersistedQueryInvalid(PersistedQueryError, code="BAD_REQUEST"):
+    """A malformed persistedQuery extension, or a hash that is not the text's."""
 
 
 def sha256_of(text: str) -> str:

@@ -65,14 +65,14 @@ class Settings(BaseSettings):
     user_pool_share: int = Field(default=0, ge=0)
     max_statements: int = Field(default=200, ge=1)
 
-    # CSV exports (transfer/http.py), per worker process: how many stream at once (each holds a
+    # CSV exports (routes/transfer.py), per worker process: how many stream at once (each holds a
     # pooled connection while it streams), how many per user (more: 429), and how long one chunk
     # may wait for a client that does not read before the stream is cut and its connection freed.
     export_concurrency: int = Field(default=2, ge=1)
     exports_per_user: int = Field(default=1, ge=1)
     export_send_timeout_s: float = Field(default=10.0, gt=0)
 
-    # Operating it (operator_routes.py, core/logs.py, core/tracing.py). METRICS_TOKEN: the bearer
+    # Operating it (routes/operator.py, core/logs.py, core/tracing.py). METRICS_TOKEN: the bearer
     # secret a Prometheus scraper sends to read /metrics (unset: /metrics is off). LOG_FORMAT:
     # json (one object per line) or text; auto = json unless stderr is a terminal.
     # OTEL_EXPORTER_OTLP_ENDPOINT: traces go there (OTLP over HTTP) when set; off when unset.

@@ -1,4 +1,4 @@
-"""401 UNAUTHENTICATED unless the request carries a valid `Authorization: Bearer <JWT>`
+"""401 UNAUTHENTICATED (raised) unless the request carries a valid `Authorization: Bearer <JWT>`
 (HS256, `sub` and `exp`); else the token's user id goes to `scope["state"]["user_id"]`.
 
 Only the signature and claims are checked here (no database; a token verified once is
@@ -18,9 +18,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from core.api_keys import KEY_PREFIX, parse_key
 from core.auth import TokenVerifier, bearer_token
 from core.errors import Unauthenticated
-from middleware.responses import send_error
-
-CHALLENGE = [(b"www-authenticate", b"Bearer")]
 
 
 class AuthMiddleware:
@@ -33,24 +30,20 @@ class AuthMiddleware:
         if scope["type"] != "http" or self.is_public(scope):
             await self.app(scope, receive, send)
             return
-        try:
-            token = bearer_token(Headers(scope=scope).get("authorization"))
-            if token.startswith(KEY_PREFIX):  # a service account's API key: checked by the viewer middleware
-                key = parse_key(token)
-                if key is None:
-                    raise Unauthenticated("The API key is not valid")
-                state = scope.setdefault("state", {})
-                # The key's own rate-limit bucket, keyed by its secret too: the prefix is visible, and
-                # guesses with a known prefix must not empty the real key's bucket.
-                bucket = hashlib.blake2b(token.encode(), digest_size=8).hexdigest()
-                state["user_id"], state["api_key"] = f"key:{key[0]}:{bucket}", key
-                await self.app(scope, receive, send)
-                return
-            user_id, session_id = self.tokens.identity(token)
-        except Unauthenticated as exc:
-            await send_error(send, 401, exc.code, exc.message, CHALLENGE)
-            return
+        # Unauthenticated (401, with its Bearer challenge) rises to middleware/errors.py.
+        token = bearer_token(Headers(scope=scope).get("authorization"))
         state = scope.setdefault("state", {})
+        if token.startswith(KEY_PREFIX):  # a service account's API key: checked by the viewer middleware
+            key = parse_key(token)
+            if key is None:
+                raise Unauthenticated("The API key is not valid")
+            # The key's own rate-limit bucket, keyed by its secret too: the prefix is visible, and
+            # guesses with a known prefix must not empty the real key's bucket.
+            bucket = hashlib.blake2b(token.encode(), digest_size=8).hexdigest()
+            state["user_id"], state["api_key"] = f"key:{key[0]}:{bucket}", key
+            await self.app(scope, receive, send)
+            return
+        user_id, session_id = self.tokens.identity(token)
         state["user_id"] = user_id
         if session_id is not None:  # a signed-in session's token: the viewer middleware checks it is live
             state["session_id"] = session_id

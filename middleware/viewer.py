@@ -10,10 +10,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.api_keys import current_key, key_user
 from core.connections import ConnectionGate
+from core.errors import Unauthenticated
 from core.sessions import session_is_live
 from core.viewer import load_viewer
-from middleware.auth import CHALLENGE
-from middleware.responses import send_error
 
 
 class ViewerMiddleware:
@@ -26,7 +25,7 @@ class ViewerMiddleware:
         if user_id is None:
             await self.app(scope, receive, send)
             return
-        # A database that is down or too slow raises here: DatabaseUnavailableMiddleware
+        # A database that is down or too slow raises here: ErrorResponseMiddleware
         # (outside this one) turns that into 503.
         session_id = scope["state"].get("session_id")
         api_key = scope["state"].get("api_key")
@@ -34,19 +33,16 @@ class ViewerMiddleware:
             if api_key is not None:
                 found = await key_user(conn, *api_key)
                 if found is None:
-                    await send_error(send, 401, "UNAUTHENTICATED", "The API key is not valid", CHALLENGE)
-                    return
+                    raise Unauthenticated("The API key is not valid")
                 user_id = scope["state"]["user_id"] = found[0]
                 scope["state"]["registered_only"] = found[1]  # core/persisted.py
             # A signed-in session's token works while its session does: signing out or a revocation
             # ends it on every server process at its next request (resolvers/identity.py).
             if session_id is not None and not await session_is_live(conn, session_id=session_id, user_id=user_id):
-                await send_error(send, 401, "UNAUTHENTICATED", "The session has ended; sign in again", CHALLENGE)
-                return
+                raise Unauthenticated("The session has ended; sign in again")
             viewer = await load_viewer(conn, user_id)
         if viewer is None:
-            await send_error(send, 401, "UNAUTHENTICATED", "The token's user does not exist", CHALLENGE)
-            return
+            raise Unauthenticated("The token's user does not exist")
         scope["state"]["viewer"] = viewer
         if api_key is None:
             await self.app(scope, receive, send)

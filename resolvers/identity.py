@@ -15,7 +15,7 @@ the viewer middleware reads that row with every request of a session token, so e
 process refuses the session at once.
 
 Guessing: a wrong secret for an existing invitation counts against it, and MAX_ATTEMPTS wrong ones
-burn it; the HTTP routes also limit attempts per client address (auth_routes.py). Every answer
+burn it; the HTTP routes also limit attempts per client address (routes/auth.py). Every answer
 to a bad code is the same UNAUTHENTICATED. Every step is audited: auth.invite, auth.sign_in,
 auth.sign_in_refused, auth.refresh, auth.refresh_reused, auth.sign_out, auth.revoke.
 
@@ -45,8 +45,9 @@ from core.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
 from core.viewer import Viewer, load_viewer
 from policies import PolicyEngine
 from resolvers import audit
-from resolvers.guard import check_text, visible_cover
+from resolvers.input_checks import check_text
 from resolvers.roles import _check_grant_power, _check_not_outranked
+from resolvers.visibility import visible_cover
 
 INVITATION_TTL_S = 7 * 24 * 3600
 ACCESS_TTL_S = 15 * 60
