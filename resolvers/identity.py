@@ -46,7 +46,7 @@ from core.viewer import Viewer, load_viewer
 from policies import PolicyEngine
 from resolvers import audit
 from resolvers.input_checks import check_text
-from resolvers.roles import _check_grant_power, _check_not_outranked
+from resolvers.roles import check_grant_power, check_not_outranked
 from resolvers.visibility import visible_cover
 
 INVITATION_TTL_S = 7 * 24 * 3600
@@ -100,8 +100,8 @@ async def _check_power_over(conn: asyncpg.Connection, policy: PolicyEngine, issu
     for assignment in holder.assignments:
         if not visible.covers(assignment.unit):
             raise Forbidden("This user holds roles outside your area")
-        _check_grant_power(policy, issuer, assignment.unit, assignment.role)
-        await _check_not_outranked(conn, policy, issuer, user_id, assignment.unit)
+        check_grant_power(policy, issuer, assignment.unit, assignment.role)
+        await check_not_outranked(conn, policy, issuer, user_id, assignment.unit)
     return holder
 
 
