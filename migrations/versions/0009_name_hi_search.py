@@ -5,14 +5,14 @@ Devanagari has no case, so the Hindi name is compared as stored (no lower()); te
 makes LIKE 'prefix%' an index range whatever the database's collation.
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0008
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
 revision = "0009"
-down_revision = "0004"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
