@@ -26,12 +26,13 @@ T = TypeVar("T")
 PHONE_RE = re.compile(r"^[0-9]{10}$")
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 MAX_TEXT = 2000
+MAX_PAGE = 2_147_483_647
 DEADLOCK_RETRIES = 3
 
 
 def visible_cover(viewer: Viewer) -> Cover:
     """The units whose subtrees the viewer can see at all (any role), none inside another."""
-    places = {a.unit.id: a.unit for a in viewer.assignments}.values()
+    places = {a.unit.key: a.unit for a in viewer.assignments}.values()
     kept = [p for p in places if not any(p is not o and p.is_under(o) for o in places)]
     return Cover(tuple(sorted(kept, key=lambda p: (p.level.depth, p.id))))
 
@@ -90,6 +91,15 @@ def check_text(value: str | None, argument: str, *, limit: int = MAX_TEXT, requi
         raise BadUserInput(f"{argument} must be text of at most {limit} characters", argument=argument)
     if required and not value.strip():
         raise BadUserInput(f"{argument} must not be empty", argument=argument)
+    return value
+
+
+def check_page(value: Any, argument: str = "page") -> int | None:
+    """A roll page number: a positive int, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_PAGE:
+        raise BadUserInput(f"{argument} must be a page number from 1 to {MAX_PAGE}", argument=argument)
     return value
 
 

@@ -178,7 +178,7 @@ def _callable_condition(viewer: Viewer, policy: PolicyEngine, params: SqlParams)
     assigned by themselves, of an open campaign, of a voter under their outreach.call cover
     whose consent is not DENIED. A voter under both the campaign's unit and the caller's cover
     puts the campaign on the caller's line, so no separate condition on the campaign's unit."""
-    reach = scope_condition(policy.cover(viewer, "outreach.call"), params, "v")
+    reach = scope_condition(policy.cover(viewer, "outreach.call"), params, "v", pages=True)
     if reach == "false":
         return "false"
     me = params.add(viewer.user_id)
@@ -358,8 +358,8 @@ async def assign_calls(
 
     params = SqlParams(campaign.id, caller_id, viewer.user_id, [s.code for s in campaign.schemes])
     where = [
-        under_condition(place, params, "v"),
-        scope_condition(reach, params, "v"),  # only where the caller's own outreach.call reaches
+        under_condition(place, params, "v", pages=True),
+        scope_condition(reach, params, "v", pages=True),  # only where the caller's own outreach.call reaches
         "v.phone is not null",
         "v.contact_consent <> 'DENIED'",
         "exists (select 1 from beneficiaries bn where bn.voter_id = v.id and bn.scheme_code = any($4::text[]))",

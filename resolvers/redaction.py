@@ -58,7 +58,8 @@ class RedactedVoter:
 
 
 def voter_ancestors(row: Mapping[str, Any]) -> tuple[int | None, ...]:
-    return (None, row["region_id"], row["district_id"], row["mandal_id"], row["booth_id"])
+    """(state, region, district, mandal, booth, page): the page decides a page in-charge's cover."""
+    return (None, row["region_id"], row["district_id"], row["mandal_id"], row["booth_id"], row["page"])
 
 
 def redact_voter(row: Mapping[str, Any], visibility: VoterVisibility, *, on_call_list: bool = False) -> RedactedVoter:

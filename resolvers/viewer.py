@@ -8,8 +8,9 @@ from resolvers.units import UnitRow, units_unscoped
 
 
 def root_places(assignments: tuple[AssignedRole, ...]) -> list[UnitPlace]:
-    """The assigned units not under another assigned unit (whatever the roles)."""
-    places = {a.unit.id: a.unit for a in assignments}
+    """The assigned units not under another assigned unit (whatever the roles). A roll page is
+    no unit: a page in-charge's booth is above their scope, not a root of it."""
+    places = {a.unit.key: a.unit for a in assignments if a.unit.page is None}
     return [p for p in places.values() if not any(o is not p and p.is_under(o) for o in places.values())]
 
 

@@ -46,7 +46,7 @@ _KEY_COLUMNS = {
 
 VOTER_COLUMNS = """v.id, v.epic_number, v.serial_number, v.name, v.name_hi, v.relative_name, v.age, v.gender,
     v.house_number, v.phone, v.caste_category, v.caste, v.economic_status, v.contact_consent,
-    v.region_id, v.district_id, v.mandal_id, v.booth_id,
+    v.region_id, v.district_id, v.mandal_id, v.booth_id, v.page, v.household,
     b.code as booth_code, b.name as booth_name, b.name_hi as booth_name_hi, b.path as booth_path,
     b.state_id as booth_state_id"""
 
@@ -75,6 +75,7 @@ class VoterFilterArgs:
     has_phone: bool | None = None
     contact_consent: str | None = None
     search: str | None = None
+    page: int | None = None  # the roll page (docs/pages.md)
 
     @property
     def sensitive(self) -> list[str]:
@@ -135,6 +136,8 @@ class VoterRecord:
     redacted_fields: list[str]
     booth: UnitRow
     schemes: list[SchemeGrant]
+    page: int
+    household: str | None
 
 
 @dataclass(slots=True)
@@ -242,6 +245,8 @@ def record_of(row: Mapping[str, Any], red: RedactedVoter, booths: dict[int, Unit
         redacted_fields=red.redacted_fields,
         booth=_booth(row, booths),
         schemes=schemes_of(row),
+        page=row["page"],
+        household=row["household"],
     )
 
 
@@ -288,6 +293,8 @@ def filter_conditions(filt: VoterFilterArgs, params: SqlParams) -> list[str]:
         where.append("v.phone is not null" if filt.has_phone else "v.phone is null")
     if filt.contact_consent is not None:
         where.append(f"v.contact_consent = {params.add(filt.contact_consent)}")
+    if filt.page is not None:
+        where.append(f"v.page = {params.add(filt.page)}::int")
     if filt.search is not None:
         pattern = params.add(like_prefix(filt.search))
         epic = params.add(filt.search)
@@ -349,9 +356,9 @@ async def voters_page(
         if above.empty:
             return page
         reach = read
-        where = [scope_condition(read, params, "v"), under_unit(*key, params, "v")]
+        where = [scope_condition(read, params, "v", pages=True), under_unit(*key, params, "v")]
         if not all(above.covers(u) for u in read.units):  # else the read scope implies it
-            where.append(scope_condition(above, params, "v"))
+            where.append(scope_condition(above, params, "v", pages=True))
     else:
         place = await place_by_code(ctx, unit) if isinstance(unit, str) else unit
         if place is not None and not visible_cover(ctx.viewer).covers(place):
@@ -362,13 +369,13 @@ async def voters_page(
         check_sensitive_filter(ctx, filt, reach)
         if reach.empty:
             return page
-        where = [scope_condition(reach, params, "v")]
+        where = [scope_condition(reach, params, "v", pages=True)]
         if place is not None and reach.units != (place,):
-            where.append(under_condition(place, params, "v"))
+            where.append(under_condition(place, params, "v", pages=True))
     where += filter_conditions(filt, params)
 
     if want.total:
-        if filt.empty:
+        if filt.empty and all(u.page is None for u in reach.units):  # pages have no rollups
             ids = [u.id for u in reach.units]
             page.total = await ctx.pool.fetchval(
                 "select coalesce(sum(n), 0)::bigint from unit_rollups "
@@ -413,7 +420,7 @@ async def voters_page(
 # ---------------------------------------------------------- single lookups ---
 async def _single(ctx: ReadContext, column: str, value: Any, want: Want) -> VoterRecord | None:
     params = SqlParams(value)
-    read = scope_condition(ctx.cover("voter.read"), params, "v")
+    read = scope_condition(ctx.cover("voter.read"), params, "v", pages=True)
     arm = _call_list_arm(ctx, params)
     if read == "false" and arm == "false":
         return None
@@ -444,8 +451,8 @@ def call_log_condition(ctx: ReadContext, params: SqlParams, log_alias: str = "cl
     """Call logs a viewer may read: of voters under the viewer's outreach.manage cover, and the
     viewer's own calls of voters still under their outreach.call cover (a revoked caller loses
     their past logs at once, as they lose their list)."""
-    manage = scope_condition(ctx.cover("outreach.manage"), params, voter_alias)
-    reach = scope_condition(ctx.cover("outreach.call"), params, voter_alias)
+    manage = scope_condition(ctx.cover("outreach.manage"), params, voter_alias, pages=True)
+    reach = scope_condition(ctx.cover("outreach.call"), params, voter_alias, pages=True)
     own = "false" if reach == "false" else f"({log_alias}.caller_id = {params.add(ctx.viewer.user_id)} and {reach})"
     if manage == "false":
         return own

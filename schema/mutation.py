@@ -173,17 +173,23 @@ class Mutation:
             )
         return CallLog.from_row(row)
 
-    @strawberry.mutation(description="Needs role.grant over the unit; only roles of lower rank, never to oneself.")
-    async def grant_role(self, info: strawberry.Info, user_id: strawberry.ID, role: Role, unit: str) -> Assignment:
+    @strawberry.mutation(
+        description="Needs role.grant over the unit (for a roll page, role.grant or role.grant_page over it); only "
+        "roles of lower rank, never to oneself. `page`: a role held at that roll page of the booth `unit`."
+    )
+    async def grant_role(
+        self, info: strawberry.Info, user_id: strawberry.ID, role: Role, unit: str, page: int | None = None
+    ) -> Assignment:
         ctx = info.context
         async with ctx.pool.acquire() as conn:
             row = await role_resolvers.grant_role(
-                conn, ctx.viewer, ctx.policy, user_id=str(user_id), role=role.value, unit=unit
+                conn, ctx.viewer, ctx.policy, user_id=str(user_id), role=role.value, unit=unit, page=page
             )
         return Assignment(
             id=strawberry.ID(to_global_id("Assignment", row.id)),
             role=Role(row.role),
             unit=UnitRef(code=row.unit_code, name=row.unit_name, name_hi=row.unit_name_hi, level=Level(row.unit_level)),
+            page=row.page,
         )
 
     @strawberry.mutation(description="Needs role.grant over the assignment's unit; never one's own.")

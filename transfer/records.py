@@ -69,6 +69,8 @@ def _voter_values(st: Staged) -> dict[str, tuple[str, str]]:
     }
     for c in OPTIONAL_TEXT:
         out[c] = (f"s.{c}", f"s.{c}") if st.has(c) else ("null", f"v.{c}")
+    # voters.csv's `page` is stored as roll_page; voters.page is generated from it (0005).
+    out["roll_page"] = ("s.page::int", "s.page::int") if st.has("page") else ("null", "v.roll_page")
     for c in SENSITIVE:
         given = f"s.{c}" if st.has(c) else f"v.{c}"
         out[c] = (f"s.{c}" if st.has(c) else "null", f"case when v.erased then null else {given} end")
@@ -285,7 +287,7 @@ async def write_assignments(conn: asyncpg.Connection, st: Staged, scope: Scope, 
         f"""with done as (insert into assignments (user_id, role, unit_id)
                 select s.user_id, s.role, u.id from {t} s join units u on u.code = s.unit_code
                 order by s.ord
-                on conflict (user_id, role, unit_id) do nothing returning id, user_id, role, unit_id),
+                on conflict (user_id, role, unit_id, page) do nothing returning id, user_id, role, unit_id),
             logged as (insert into audit_log (user_id, action, unit_id, unit_code, records, detail)
                 select $1, 'role.grant', d.unit_id, u.code, 1,
                        '{{"already_held":false,"assignment":' || d.id || ',"role":' || to_json(d.role)::text
