@@ -39,8 +39,9 @@ def visible_cover(viewer: Viewer) -> Cover:
 
 def visible_at_or_above(viewer: Viewer, level: Level) -> Cover:
     """The viewer's visible units at `level` or above it: a unit at `level` is visible exactly
-    when it lies under one of them (deeper assignments only make their own subtrees visible)."""
-    return Cover(tuple(u for u in visible_cover(viewer).units if u.level.depth <= level.depth))
+    when it lies under one of them (deeper assignments only make their own subtrees visible, and a
+    roll page lies below its booth)."""
+    return Cover(tuple(u for u in visible_cover(viewer).units if u.level.depth <= level.depth and u.page is None))
 
 
 UNIT_SQL = f"select {UNIT_PLACE_COLUMNS}, u.name, u.name_hi from units u where u.code = $1"

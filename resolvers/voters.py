@@ -75,7 +75,9 @@ class VoterFilterArgs:
     has_phone: bool | None = None
     contact_consent: str | None = None
     search: str | None = None
-    page: int | None = None  # the roll page (docs/pages.md)
+    # Not in the GraphQL filter: the members of one household, (booth id, household key), or
+    # (booth id, None, voter id) for a voter without a house number (docs/pages.md).
+    household: tuple[int, str | None, int] | None = None
 
     @property
     def sensitive(self) -> list[str]:
@@ -293,8 +295,12 @@ def filter_conditions(filt: VoterFilterArgs, params: SqlParams) -> list[str]:
         where.append("v.phone is not null" if filt.has_phone else "v.phone is null")
     if filt.contact_consent is not None:
         where.append(f"v.contact_consent = {params.add(filt.contact_consent)}")
-    if filt.page is not None:
-        where.append(f"v.page = {params.add(filt.page)}::int")
+    if filt.household is not None:
+        booth, key, voter = filt.household
+        where.append(
+            f"v.booth_id = {params.add(booth)}::int and "
+            + (f"v.id = {params.add(voter)}::bigint" if key is None else f"v.household = {params.add(key)}")
+        )
     if filt.search is not None:
         pattern = params.add(like_prefix(filt.search))
         epic = params.add(filt.search)
@@ -334,7 +340,10 @@ async def voters_page(
     from the rows, one object per voter on the hot list."""
     n = validate_first(first, 50)
     keys, key_types = ORDERS[order]
-    unit_code = unit if isinstance(unit, str) else unit.code if unit is not None else None
+    # A roll page's cursor is bound to the page (its path), not to its booth's code.
+    unit_code = (
+        unit if isinstance(unit, str) else None if unit is None else unit.code if unit.page is None else unit.path
+    )
     codec = CursorCodec(ctx.settings, f"voters:{order}", binding(ctx.viewer.user_id, unit_code, filt.key()))
     start = codec.decode(after, key_types)
     page: Page[T] = Page()

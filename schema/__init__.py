@@ -18,6 +18,7 @@ from schema.execution import FastRecordExecutionContext
 from schema.mutation import Mutation
 from schema.outreach import OutreachQuery
 from schema.outreach_types import AuditEntry, CallAssignment, CallLog, Campaign
+from schema.pages import PagesQuery
 from schema.query import ReadQuery
 from schema.units import Unit
 from schema.voters import Voter
@@ -25,7 +26,7 @@ from schema.voters import Voter
 NODE_TYPES: list[type] = [Unit, Voter, Campaign, CallAssignment, CallLog, AuditEntry]
 
 
-Query = merge_types("Query", (ReadQuery, OutreachQuery))
+Query = merge_types("Query", (ReadQuery, OutreachQuery, PagesQuery))
 
 ExtensionSpec = type[SchemaExtension] | Callable[[], SchemaExtension]
 

@@ -65,6 +65,11 @@ class AssignCallsInput:
     )
     filter: VoterFilter | None = None
     limit: int = 100
+    one_per_household: bool = strawberry.field(
+        default=False,
+        description="At most one voter per household (docs/pages.md) on this campaign's lists: the first eligible "
+        "one in roll order, and none of a household that already has a voter on them.",
+    )
 
 
 @strawberry.input
@@ -153,6 +158,7 @@ class Mutation:
                 unit=input.unit,
                 filt=input.filter.args() if input.filter is not None else None,
                 limit=input.limit,
+                one_per_household=input.one_per_household,
             )
 
     @strawberry.mutation(description="Only by the caller the entry is assigned to, while its campaign is open.")

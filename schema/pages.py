@@ -1,0 +1,111 @@
+"""Roll pages and households (docs/pages.md): `households`, `householdMembers`, and `voters(page:)`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+
+from core.errors import BadUserInput
+from resolvers import pages as page_resolvers
+from resolvers import voters as voter_resolvers
+from resolvers.cursors import Page
+from resolvers.voters import VoterFilterArgs
+from schema.enums import VoterOrder
+from schema.relay import PageInfo, page_info
+from schema.voters import VoterConnection, VoterFilter, voter_connection
+
+EMPTY_VOTERS = VoterConnection(edges=[], page_info=page_info(Page()), total_count=0)
+
+
+@strawberry.type(description="Voters of one booth at the same house number, as docs/pages.md normalises it.")
+class Household:
+    key: str = strawberry.field(description="The normalised house number (house_key) that groups the voters.")
+    house_number: str = strawberry.field(description="As the roll writes it, for the first voter in roll order.")
+    size: int = strawberry.field(description="Voters of the household that the viewer may read.")
+    first_serial: int
+    pages: list[int] = strawberry.field(description="Roll pages the household's readable voters are on.")
+    cursor_: strawberry.Private[str]
+
+    @strawberry.field
+    def cursor(self) -> str:
+        return self.cursor_
+
+
+@strawberry.type
+class HouseholdConnection:
+    nodes: list[Household]
+    page_info: PageInfo
+
+
+@strawberry.type
+class PagesQuery:
+    @strawberry.field(
+        description="The households of a booth, or of its roll page `page`, in roll order, with their sizes; "
+        "empty when the viewer cannot see that booth or page. Voters without a house number are not listed."
+    )
+    async def households(
+        self,
+        info: strawberry.Info,
+        unit: str,
+        page: int | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> HouseholdConnection:
+        found = await page_resolvers.households_page(info.context, unit=unit, page=page, first=first, after=after)
+        return HouseholdConnection(
+            nodes=[
+                Household(
+                    key=h.key,
+                    house_number=h.house_number,
+                    size=h.size,
+                    first_serial=h.first_serial,
+                    pages=h.pages,
+                    cursor_=found.cursor(i),
+                )
+                for i, h in enumerate(found.items)
+            ],
+            page_info=page_info(found),
+        )
+
+    @strawberry.field(
+        description="The voter's household as far as the viewer may read it (the voter too), in roll order; "
+        "empty when the voter is absent or not readable. A voter without a house number is alone in it."
+    )
+    async def household_members(self, info: strawberry.Info, epic_number: str, first: int | None = 50) -> VoterConnection:
+        want = voter_resolvers.Want(phone=False, sensitive=False, schemes=False)
+        ctx = info.context
+        voter = await voter_resolvers.voter_by_epic(ctx, epic_number, want)
+        # Readable (not only on the viewer's call list): the household is read with voter.read.
+        if voter is None or not ctx.cover("voter.read").covers_ancestors((*voter.booth.place.ancestors, voter.page)):
+            return EMPTY_VOTERS
+        members = VoterFilterArgs(household=(voter.booth.id, voter.household, voter.id))
+        return await voter_connection(info, None, _Members(members), VoterOrder.SERIAL, first, None)
+
+
+class _Members(VoterFilter):
+    """A VoterFilter that is a household's members (not a GraphQL input)."""
+
+    def __init__(self, filt: VoterFilterArgs) -> None:
+        self._filt = filt
+
+    def args(self) -> VoterFilterArgs:
+        return self._filt
+
+
+async def page_voter_connection(
+    info: strawberry.Info,
+    unit: str | None,
+    page: int,
+    filter: VoterFilter | None,
+    order_by: VoterOrder | None,
+    first: int | None,
+    after: str | None,
+) -> Any:
+    """`voters(unit:, page:)`: the voters of that roll page of the booth `unit`."""
+    if unit is None:
+        raise BadUserInput("page needs the booth as unit", argument="page")
+    place = await page_resolvers.place_of(info.context, unit, page)
+    if place is None:
+        return EMPTY_VOTERS
+    return await voter_connection(info, place, filter, order_by, first, after)
