@@ -31,9 +31,9 @@ import asyncpg
 
 from core.errors import BadUserInput, Forbidden, NotFound
 from core.viewer import AssignedRole, UnitPlace, Viewer, load_viewer, unit_place
+from models import Level
 from policies import PolicyEngine
 from resolvers import audit
-from models import Level
 from resolvers.guard import check_page, check_text, find_unit, in_transaction, parse_id, visible_cover
 
 
@@ -194,7 +194,8 @@ async def grant_role(
         )
         existed = new_id is None
         row = await conn.fetchrow(
-            ASSIGNMENT_SQL + " where a.user_id = $1 and a.role = $2 and a.unit_id = $3 and a.page is not distinct from $4",
+            ASSIGNMENT_SQL
+            + " where a.user_id = $1 and a.role = $2 and a.unit_id = $3 and a.page is not distinct from $4",
             user_id,
             role_name,
             place.id,

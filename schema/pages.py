@@ -72,7 +72,9 @@ class PagesQuery:
         description="The voter's household as far as the viewer may read it (the voter too), in roll order; "
         "empty when the voter is absent or not readable. A voter without a house number is alone in it."
     )
-    async def household_members(self, info: strawberry.Info, epic_number: str, first: int | None = 50) -> VoterConnection:
+    async def household_members(
+        self, info: strawberry.Info, epic_number: str, first: int | None = 50
+    ) -> VoterConnection:
         want = voter_resolvers.Want(phone=False, sensitive=False, schemes=False)
         ctx = info.context
         voter = await voter_resolvers.voter_by_epic(ctx, epic_number, want)

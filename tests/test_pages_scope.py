@@ -291,10 +291,16 @@ async def test_a_booth_president_appoints_and_revokes_page_incharges(grants_pool
         (CALLER_LKO_M01_B1, {"role": "PAGE_INCHARGE", "unit": LKO_M01_B1, "page": 2}, "FORBIDDEN"),
         (MANDAL_PRESIDENT_LKO_M01, {"role": "PAGE_INCHARGE", "unit": "UP-AWD-LKO-M01", "page": 2}, "BAD_USER_INPUT"),
         # Never to oneself.
-        (BOOTH_PRESIDENT_LKO_M01_B1, {"role": "PAGE_INCHARGE", "unit": LKO_M01_B1, "page": 2, "user": BOOTH_PRESIDENT_LKO_M01_B1}, "FORBIDDEN"),  # noqa: E501
+        (
+            BOOTH_PRESIDENT_LKO_M01_B1,
+            {"role": "PAGE_INCHARGE", "unit": LKO_M01_B1, "page": 2, "user": BOOTH_PRESIDENT_LKO_M01_B1},
+            "FORBIDDEN",
+        ),  # noqa: E501
     ],
 )
-async def test_page_grants_refused(grants_pool: asyncpg.Pool, granter: str, variables: dict[str, Any], code: str) -> None:
+async def test_page_grants_refused(
+    grants_pool: asyncpg.Pool, granter: str, variables: dict[str, Any], code: str
+) -> None:
     before = await grants_pool.fetchval("select count(*) from assignments")
     result = await run(grants_pool, granter, GRANT, {"user": "u-new-2", **variables})
     assert codes(result) == [code]
