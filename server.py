@@ -71,6 +71,7 @@ from schema.context import Context
 from schema.extensions import graphql_extensions
 from schema.extensions.guard import parsed_document
 from schema.extensions.masking import INTERNAL, code_of, present_error
+from transfer import printouts_http as printout_routes
 
 log = logging.getLogger("boothgraph.server")
 
@@ -521,6 +522,7 @@ def create_app(settings: Settings | None = None, *, schema: BaseSchema | None = 
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         *transfer_routes(),
+        *printout_routes.routes,
         Route("/", lambda request: RedirectResponse(WEB_PREFIX + "/"), methods=["GET"]),
         Mount(WEB_PREFIX, StaticFiles(directory=WEB_DIR, html=True), name="web"),
     ]
