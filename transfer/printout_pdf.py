@@ -104,44 +104,64 @@ class _Document(FPDF):
         self.set_creator("boothgraph")
         self.set_title(f"{title_en} {booth.code}" + (f" P{page:02d}" if page is not None else ""))
         self.title_hi, self.title_en, self.booth, self.roll_page = title_hi, title_en, booth, page
-        self._shaped: dict[tuple[str, float, float, float, str], tuple[bytes, float, float]] = {}
+        self._shaped: dict[tuple[str, float, float], tuple[bytes, float, float]] = {}
+        self._widths: dict[tuple[str, float], float] = {}
 
-    def shaped(self, x: float, y: float, w: float, h: float, text: str, size: float, align: str = "L") -> None:
-        """A Devanagari string in a cell (shaping), its text as /ActualText for extraction.
+    def shaped(self, x: float, y: float, w: float, h: float, text: str, size: float) -> None:
+        """A Devanagari string, left-aligned in a cell `w` wide (words that do not fit are left
+        out), shaped; its whole text as /ActualText for extraction.
 
-        A string shaped once is not shaped again: names repeat, and a shaped `cell()` costs about
-        half a millisecond. The operators the first `cell()` wrote (`BT x y Td (…) Tj` and, for
+        Drawn word by word, and a word shaped once is not shaped again: first names and surnames
+        repeat, and a shaped `cell()` costs about half a millisecond (shaping never joins across
+        a space). The operators a word's first `cell()` wrote (`BT x y Td (…) Tj` and, for
         positioned glyphs, `1 0 0 1 x y Tm (…) Tj`, all absolute) are replayed with their
         coordinates moved, after the font is set on the page as fpdf2 itself sets it. Operators of
-        any other shape are never replayed (the string is shaped again)."""
+        any other shape are never replayed (the word is shaped again)."""
         self.set_font("deva", size=size)
         if not self.current_font_is_set_on_page and self.current_font is not None:
             self._out(self._set_font_for_page(self.current_font, self.font_size_pt))
         self._out(f"/Span <</ActualText <FEFF{text.encode('utf-16-be').hex().upper()}>>> BDC")
-        key = (text, size, w, h, align)
+        space, left = self._width(" ", size), x
+        for word in text.split(" "):
+            width = self._width(word, size)
+            if left > x and left + width > x + w - 2 * self.c_margin:
+                break
+            if word:
+                self._word(left, y, h, word, size)
+            left += width + space
+        self._out("EMC")
+
+    def _width(self, word: str, size: float) -> float:
+        key = (word, size)
+        width = self._widths.get(key)
+        if width is None:
+            width = self._widths[key] = self.get_string_width(word)
+        return width
+
+    def _word(self, x: float, y: float, h: float, word: str, size: float) -> None:
+        key = (word, size, h)
         cached = self._shaped.get(key)
         if cached is None:
             contents = self._contents()
             start = len(contents)
             self.set_xy(x, y)
-            self.cell(w, h, text, align=align)
+            self.cell(0, h, word)
             ops = bytes(contents[start:])
             if REPLAYABLE.fullmatch(ops):
                 self._shaped[key] = (ops, x, y)
-        else:
-            ops, x0, y0 = cached
-            dx, dy = (x - x0) * self.k, (y0 - y) * self.k
+            return
+        ops, x0, y0 = cached
+        dx, dy = (x - x0) * self.k, (y0 - y) * self.k
 
-            def moved(m: re.Match[bytes]) -> bytes:
-                if m[1] is not None:
-                    return m[1]
-                return b"%s%.2f %.2f %s" % (m[2], float(m[3]) + dx, float(m[4]) + dy, m[5])
+        def moved(m: re.Match[bytes]) -> bytes:
+            if m[1] is not None:
+                return m[1]
+            return b"%s%.2f %.2f %s" % (m[2], float(m[3]) + dx, float(m[4]) + dy, m[5])
 
-            # All text is black: the replay says so, whatever fill colour the page holds now.
-            self._out("q 0 g")
-            self._contents().extend(POSITION.sub(moved, ops))
-            self._out("Q")
-        self._out("EMC")
+        # All text is black: the replay says so, whatever fill colour the page holds now.
+        self._out("q 0 g")
+        self._contents().extend(POSITION.sub(moved, ops))
+        self._out("Q")
 
     def _contents(self) -> bytearray:
         """The current page's content stream, as fpdf2 keeps it while the page is open."""
