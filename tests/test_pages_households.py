@@ -269,3 +269,37 @@ async def test_a_first_load_takes_the_page_column_too(
     await import_folder(conn, tmp_path)
     wrong = await conn.fetchval("select count(*) from voters where page <> 100 + serial_number / 25")
     assert wrong == 0 and await conn.fetchval("select count(*) from voters") == len(rows)
+
+
+async def test_assignments_csv_page_column(world: World, tmp_path: Path) -> None:
+    """assignments.csv may name a roll page: a PAGE_INCHARGE needs one, only a booth has pages,
+    the same user may hold several pages of one booth, and each grant is audited with its page."""
+    from core.errors import ImportError_
+    from transfer.importer import import_folder
+
+    await world.conn.execute("insert into users (id, name) values ('u-pg-csv', 'Page CSV')")
+
+    def write(rows: list[str]) -> None:
+        (tmp_path / "assignments.csv").write_text("user_id,role,unit_code,page\n" + "".join(r + "\n" for r in rows))
+
+    write([f"u-pg-csv,PAGE_INCHARGE,{LKO_M01_B1},2", f"u-pg-csv,PAGE_INCHARGE,{LKO_M01_B1},3"])
+    await import_folder(world.conn, tmp_path)
+    held = await world.conn.fetch("select page from assignments where user_id = 'u-pg-csv' order by page")
+    assert [r[0] for r in held] == [2, 3]
+    details = await world.conn.fetch(
+        "select detail from audit_log where action = 'role.grant' and detail like '%u-pg-csv%' order by id"
+    )
+    assert ['"page":2,' in d[0] for d in details] == [True, False] and '"page":3,' in details[1][0]
+    await import_folder(world.conn, tmp_path)  # idempotent
+    assert await world.conn.fetchval("select count(*) from assignments where user_id = 'u-pg-csv'") == 2
+    for rows, column in (
+        ([f"u-pg-csv,PAGE_INCHARGE,{LKO_M01_B1},"], "unit_code"),  # no page: the level is PAGE
+        ([f"u-pg-csv,CALLER,{LKO_M01_B1},4"], "unit_code"),  # a CALLER is not held at a page
+        ([f"u-pg-csv,PAGE_INCHARGE,{MANDAL_PRESIDENT_LKO_M01 and 'UP-AWD-LKO-M01'},4"], "page"),
+        ([f"u-pg-csv,PAGE_INCHARGE,{LKO_M01_B1},5", f"u-pg-csv,PAGE_INCHARGE,{LKO_M01_B1},5"], "user_id"),
+    ):
+        write(rows)
+        with pytest.raises(ImportError_) as refused:
+            await import_folder(world.conn, tmp_path)
+        assert refused.value.extensions.get("column") == column, (rows, refused.value.message)
+    assert await world.conn.fetchval("select count(*) from assignments where user_id = 'u-pg-csv'") == 2

@@ -112,8 +112,14 @@ USERS = FileSpec(
 )
 ASSIGNMENTS = FileSpec(
     "assignments.csv",
-    (Column("user_id", "code"), _enum("role", tuple(ROLE_LEVELS)), Column("unit_code", "unit_code")),
-    key=("user_id", "role", "unit_code"),
+    (
+        Column("user_id", "code"),
+        _enum("role", tuple(ROLE_LEVELS)),
+        Column("unit_code", "unit_code"),
+        # A role held at that roll page of the booth unit_code (PAGE_INCHARGE, docs/pages.md).
+        Column("page", "int", "optional", low=1, high=INT4_MAX),
+    ),
+    key=("user_id", "role", "unit_code", "page"),
 )
 
 # The order in which files are checked and written: every file after the ones it refers to.
