@@ -89,3 +89,59 @@ async def households_page(
         result.items.append(Household(r["household"], r["house_number"], r["size"], r["first_serial"], r["pages"]))
         result.keys.append([r["first_serial"], r["household"]])
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class PageStats:
+    voters: int
+    with_phone: int
+    contactable: int
+    households: int
+    surveyed: int
+    by_gender: list[tuple[str, int]]
+    by_age_band: list[tuple[str, int]]
+    # Sensitive: in clear with voter.read_sensitive over the page, else withheld whole (None).
+    by_caste_category: list[tuple[str, int]] | None
+    by_economic_status: list[tuple[str, int]] | None
+
+
+def _counts(values: list[str | None]) -> list[tuple[str, int]]:
+    counted: dict[str, int] = {}
+    for v in values:
+        if v is not None:
+            counted[v] = counted.get(v, 0) + 1
+    return sorted(counted.items())
+
+
+async def page_stats(ctx: ReadContext, *, unit: str, page: int) -> PageStats | None:
+    """Counts of one roll page, live over its few dozen voters (the (booth_id, page) index; pages
+    have no rollups). None unless the page is visible and under the viewer's stats.read cover.
+    The caste and economic breakdowns are shown only with voter.read_sensitive over the page:
+    a page's live counts beside the released, suppressed counts of its booth would undo that
+    suppression, so without it they are withheld whole (docs/pages.md, "Statistics")."""
+    if page is None:
+        raise BadUserInput("page is required", argument="page")
+    place = await place_of(ctx, unit, page)
+    if place is None or not ctx.cover("stats.read").covers(place):
+        return None
+    params = SqlParams()
+    rows = await ctx.pool.fetch(
+        f"""select v.gender, age_band(v.age) as band, v.phone is not null as has_phone,
+                   v.contact_consent, v.household, v.caste_category, v.economic_status
+            from voters v
+            where {scope_condition(ctx.cover("stats.read").within(place), params, "v", pages=True)}
+              and {under_condition(place, params, "v", pages=True)}""",
+        *params.values,
+    )
+    sensitive = ctx.cover("voter.read_sensitive").covers(place)
+    return PageStats(
+        voters=len(rows),
+        with_phone=sum(r["has_phone"] for r in rows),
+        contactable=sum(r["has_phone"] and r["contact_consent"] != "DENIED" for r in rows),
+        households=len({r["household"] for r in rows if r["household"] is not None}),
+        surveyed=sum(r["caste_category"] is not None or r["economic_status"] is not None for r in rows),
+        by_gender=_counts([r["gender"] for r in rows]),
+        by_age_band=_counts([r["band"] for r in rows]),
+        by_caste_category=_counts([r["caste_category"] for r in rows]) if sensitive else None,
+        by_economic_status=_counts([r["economic_status"] for r in rows]) if sensitive else None,
+    )

@@ -13,6 +13,7 @@ from resolvers.cursors import Page
 from resolvers.voters import VoterFilterArgs
 from schema.enums import VoterOrder
 from schema.relay import PageInfo, page_info
+from schema.stats import Bucket
 from schema.voters import VoterConnection, VoterFilter, voter_connection
 
 EMPTY_VOTERS = VoterConnection(edges=[], page_info=page_info(Page()), total_count=0)
@@ -38,8 +39,51 @@ class HouseholdConnection:
     page_info: PageInfo
 
 
+@strawberry.type(description="Counts of one roll page (docs/pages.md, Statistics).")
+class PageStats:
+    voters: int
+    with_phone: int
+    contactable: int = strawberry.field(description="Voters with a phone and consent not DENIED.")
+    households: int
+    surveyed: int
+    by_gender: list[Bucket]
+    by_age_band: list[Bucket]
+    by_caste_category: list[Bucket] = strawberry.field(
+        description="Empty (and suppressed true) without voter.read_sensitive over the page."
+    )
+    by_economic_status: list[Bucket] = strawberry.field(
+        description="Empty (and suppressed true) without voter.read_sensitive over the page."
+    )
+    suppressed: bool = strawberry.field(description="True when the sensitive breakdowns were withheld.")
+
+
+def _buckets(counts: list[tuple[str, int]] | None) -> list[Bucket]:
+    return [Bucket(key=k, count=n) for k, n in counts or []]
+
+
 @strawberry.type
 class PagesQuery:
+    @strawberry.field(
+        description="Counts of the roll page `page` of the booth `unit`; null unless the page is visible and "
+        "the viewer holds stats.read over it."
+    )
+    async def page_stats(self, info: strawberry.Info, unit: str, page: int) -> PageStats | None:
+        found = await page_resolvers.page_stats(info.context, unit=unit, page=page)
+        if found is None:
+            return None
+        return PageStats(
+            voters=found.voters,
+            with_phone=found.with_phone,
+            contactable=found.contactable,
+            households=found.households,
+            surveyed=found.surveyed,
+            by_gender=_buckets(found.by_gender),
+            by_age_band=_buckets(found.by_age_band),
+            by_caste_category=_buckets(found.by_caste_category),
+            by_economic_status=_buckets(found.by_economic_status),
+            suppressed=found.by_caste_category is None and found.surveyed > 0,
+        )
+
     @strawberry.field(
         description="The households of a booth, or of its roll page `page`, in roll order, with their sizes; "
         "empty when the viewer cannot see that booth or page. Voters without a house number are not listed."

@@ -318,3 +318,34 @@ async def test_the_mandal_president_appoints_page_incharges_by_role_grant(grants
         {"id": made["grantRole"]["id"]},
     )  # fmt: skip
     assert revoked == {"revokeRole": True}
+
+
+PAGE_STATS = """query($unit: String!, $page: Int!) { pageStats(unit: $unit, page: $page) {
+  voters withPhone contactable households surveyed suppressed
+  byGender { key count } byAgeBand { key count } byCasteCategory { key count } byEconomicStatus { key count } } }"""
+
+
+async def test_page_statistics_live_and_sensitive_only_in_clear(pages_pool: asyncpg.Pool) -> None:
+    want = await pages_pool.fetchrow(
+        """select count(*) as voters, count(v.phone) as with_phone,
+                  count(v.phone) filter (where v.contact_consent <> 'DENIED') as contactable,
+                  count(distinct v.household) as households,
+                  count(*) filter (where v.caste_category is not null or v.economic_status is not null) as surveyed,
+                  count(*) filter (where v.gender = 'MALE') as male
+           from voters v join units b on b.id = v.booth_id where b.code = $1 and v.page = 2""",
+        LKO_M01_B1,
+    )
+    # The booth president (voter.read_sensitive): everything in clear.
+    got = (await data(pages_pool, BOOTH_PRESIDENT_LKO_M01_B1, PAGE_STATS, {"unit": LKO_M01_B1, "page": 2}))["pageStats"]
+    for name in ("voters", "contactable", "households", "surveyed"):
+        assert got[name] == want[name], name
+    assert got["withPhone"] == want["with_phone"] and not got["suppressed"]
+    assert {"key": "MALE", "count": want["male"]} in got["byGender"]
+    assert sum(b["count"] for b in got["byCasteCategory"]) <= want["voters"] and got["byCasteCategory"]
+    # The district president (stats.read, no voter.read_sensitive): the sensitive breakdowns withheld.
+    got = (await data(pages_pool, "u-000006", PAGE_STATS, {"unit": LKO_M01_B1, "page": 2}))["pageStats"]
+    assert got["voters"] == want["voters"] and got["byCasteCategory"] == [] and got["byEconomicStatus"] == []
+    assert got["suppressed"] is True
+    # The page in-charge holds no stats.read; another booth's president cannot see the page.
+    for user in (IN_CHARGES[0][0], BOOTH_PRESIDENT_LKO_M01_B2):
+        assert (await data(pages_pool, user, PAGE_STATS, {"unit": LKO_M01_B1, "page": 2}))["pageStats"] is None
