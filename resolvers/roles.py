@@ -34,7 +34,10 @@ from core.viewer import AssignedRole, UnitPlace, Viewer, load_viewer, unit_place
 from models import Level
 from policies import PolicyEngine
 from resolvers import audit
-from resolvers.guard import check_page, check_text, find_unit, in_transaction, parse_id, visible_cover
+from resolvers.input_checks import check_page, check_text, parse_id
+from resolvers.places import find_unit
+from resolvers.unit_of_work import in_transaction
+from resolvers.visibility import visible_cover
 
 
 @dataclass(frozen=True, slots=True)

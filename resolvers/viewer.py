@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from core.viewer import AssignedRole, UnitPlace
-from resolvers.cursors import ReadContext
+from policies import Cover
+from resolvers.context import ReadContext
 from resolvers.units import UnitRow, units_unscoped
 
 
 def root_places(assignments: tuple[AssignedRole, ...]) -> list[UnitPlace]:
     """The assigned units not under another assigned unit (whatever the roles). A roll page is
     no unit: a page in-charge's booth is above their scope, not a root of it."""
-    places = {a.unit.key: a.unit for a in assignments if a.unit.page is None}
-    return [p for p in places.values() if not any(o is not p and p.is_under(o) for o in places.values())]
+    return list(Cover.of(a.unit for a in assignments if a.unit.page is None).units)
 
 
 async def roots(ctx: ReadContext) -> list[UnitRow]:

@@ -18,8 +18,8 @@ from schema.execution import FastRecordExecutionContext
 from schema.mutation import Mutation
 from schema.outreach import OutreachQuery
 from schema.outreach_types import AuditEntry, CallAssignment, CallLog, Campaign
-from schema.pages import PagesQuery
 from schema.query import ReadQuery
+from schema.roll_pages import PagesQuery
 from schema.units import Unit
 from schema.voters import Voter
 

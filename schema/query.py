@@ -17,8 +17,8 @@ from resolvers.units import unit_by_code, units_page
 from schema.enums import Level, VoterOrder
 from schema.loaders import scoped_unit_loader
 from schema.outreach import resolve_node
-from schema.pages import page_voter_connection
 from schema.relay import Node, connection_selection, object_selection
+from schema.roll_pages import page_voter_connection
 from schema.units import Unit, UnitConnection, unit_connection, unit_from_row
 from schema.viewer import Viewer, viewer_from_context
 from schema.voters import Scheme, Voter, VoterConnection, VoterFilter, voter_connection, voter_from_record, want_for

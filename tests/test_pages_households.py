@@ -274,7 +274,7 @@ async def test_a_first_load_takes_the_page_column_too(
 async def test_assignments_csv_page_column(world: World, tmp_path: Path) -> None:
     """assignments.csv may name a roll page: a PAGE_INCHARGE needs one, only a booth has pages,
     the same user may hold several pages of one booth, and each grant is audited with its page."""
-    from core.errors import ImportError_
+    from core.errors import CsvImportError
     from transfer.importer import import_folder
 
     await world.conn.execute("insert into users (id, name) values ('u-pg-csv', 'Page CSV')")
@@ -299,7 +299,7 @@ async def test_assignments_csv_page_column(world: World, tmp_path: Path) -> None
         ([f"u-pg-csv,PAGE_INCHARGE,{LKO_M01_B1},5", f"u-pg-csv,PAGE_INCHARGE,{LKO_M01_B1},5"], "user_id"),
     ):
         write(rows)
-        with pytest.raises(ImportError_) as refused:
+        with pytest.raises(CsvImportError) as refused:
             await import_folder(world.conn, tmp_path)
         assert refused.value.extensions.get("column") == column, (rows, refused.value.message)
     assert await world.conn.fetchval("select count(*) from assignments where user_id = 'u-pg-csv'") == 2

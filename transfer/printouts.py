@@ -20,8 +20,10 @@ from core.viewer import Viewer
 from models import Level
 from policies import PolicyEngine
 from resolvers import audit
-from resolvers.guard import check_page, check_text, find_unit, visible_cover
+from resolvers.input_checks import check_page, check_text
+from resolvers.places import find_unit
 from resolvers.scope import SqlParams, scope_condition, under_condition
+from resolvers.visibility import visible_cover
 from transfer.printout_pdf import Booth, Entry, part_of
 
 KINDS = ("walklist", "slips")

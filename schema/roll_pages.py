@@ -7,9 +7,9 @@ from typing import Any
 import strawberry
 
 from core.errors import BadUserInput
-from resolvers import pages as page_resolvers
+from resolvers import roll_pages as page_resolvers
 from resolvers import voters as voter_resolvers
-from resolvers.cursors import Page
+from resolvers.page import Page
 from resolvers.voters import VoterFilterArgs
 from schema.enums import VoterOrder
 from schema.relay import PageInfo, page_info

@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from core.errors import BadUserInput
 from core.viewer import UnitPlace
 from models import Level
-from resolvers.cursors import CursorCodec, Page, ReadContext, binding, validate_first
-from resolvers.guard import check_page, check_text, visible_cover
+from resolvers.context import ReadContext
+from resolvers.cursors import CursorCodec, binding, validate_first
+from resolvers.input_checks import check_page, check_text
+from resolvers.page import Page
 from resolvers.scope import SqlParams, scope_condition, under_condition
 from resolvers.units import place_by_code
+from resolvers.visibility import visible_cover
 
 
 @dataclass(frozen=True, slots=True)
