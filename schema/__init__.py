@@ -19,6 +19,7 @@ from schema.mutation import Mutation
 from schema.outreach import OutreachQuery
 from schema.outreach_types import AuditEntry, CallAssignment, CallLog, Campaign
 from schema.query import ReadQuery
+from schema.roll_pages import PagesQuery
 from schema.team import TeamQuery
 from schema.units import Unit
 from schema.voters import Voter
@@ -26,7 +27,7 @@ from schema.voters import Voter
 NODE_TYPES: list[type] = [Unit, Voter, Campaign, CallAssignment, CallLog, AuditEntry]
 
 
-Query = merge_types("Query", (ReadQuery, OutreachQuery, TeamQuery))
+Query = merge_types("Query", (ReadQuery, OutreachQuery, PagesQuery, TeamQuery))
 
 ExtensionSpec = type[SchemaExtension] | Callable[[], SchemaExtension]
 

@@ -80,14 +80,26 @@ export function upload(files, onProgress) {
 }
 
 /** GET /export/voters.csv?unit=CODE with the token, saved as a file by the browser. */
-export async function download(unitCode) {
-  const response = await fetch(`/export/voters.csv?unit=${encodeURIComponent(unitCode)}`, { headers: headers() });
+export function download(unitCode) {
+  return save(`/export/voters.csv?unit=${encodeURIComponent(unitCode)}`, `voters-${unitCode}.csv`);
+}
+
+/** The printed walk list or voter slips (`kind`) of a booth, or of one of its roll pages (docs/pages.md). */
+export function printout(kind, unitCode, page) {
+  const params = new URLSearchParams({ unit: unitCode });
+  if (page) params.set("page", String(page));
+  return save(`/export/${kind}.pdf?${params}`, `${kind}-${unitCode}${page ? `-P${String(page).padStart(2, "0")}` : ""}.pdf`);
+}
+
+/** A GET with the token (a plain link would not carry it), handed to the browser as a file. */
+async function save(path, filename) {
+  const response = await fetch(path, { headers: headers() });
   if (!response.ok) fail(await errorOf(response));
   const blob = await response.blob();
   const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
   a.href = url;
-  a.download = `voters-${unitCode}.csv`;
+  a.download = filename;
   document.body.append(a);
   a.click();
   a.remove();

@@ -2,17 +2,18 @@
 // language switch, and one view per hash route.
 import { graphql } from "./api.js";
 import { fill, h } from "./dom.js";
-import { errorText, getLang, label, setLang, t } from "./i18n.js";
+import { errorText, getLang, label, nameOf, setLang, t } from "./i18n.js";
 import { current, href } from "./router.js";
 import { can, session, signIn, signOut } from "./session.js";
 import { AREA_FIELDS, prefetch } from "./views/area.js";
+import { printButtons } from "./views/common.js";
 
 const ME_QUERY = `query Me { me { id name permissions
-  assignments { id role unit { code name nameHi level } } roots { code name nameHi level } } }`;
+  assignments { id role page unit { code name nameHi level } } roots { code name nameHi level } } }`;
 // On a first load at the start route, the dashboard of the first root comes with the viewer: one
 // round trip instead of two (the dashboard is most officials' start view).
 const ME_HOME_QUERY = `query MeHome { me { id name permissions
-  assignments { id role unit { code name nameHi level } } roots { ${AREA_FIELDS} } } schemes { code name nameHi } }`;
+  assignments { id role page unit { code name nameHi level } } roots { ${AREA_FIELDS} } } schemes { code name nameHi } }`;
 
 /** route name -> [its view, loaded when first needed; catalogue key of its tab (null: no tab);
  * permissions that open it]. The dashboard's modules are preloaded by index.html. */
@@ -44,6 +45,7 @@ function home() {
   const root = session.me.roots[0];
   if (root && can("stats.read")) return href("unit", root.code);
   if (can("outreach.call")) return href("calls");
+  if (session.me.assignments.some((a) => a.page)) return null;  // a page in-charge: their pages to print
   if (root && can("voter.read")) return href("voters", root.code);
   const first = Object.keys(ROUTES).find((name) => ROUTES[name][1] && opens(name));
   return first ? href(first) : null;
@@ -88,7 +90,13 @@ async function render() {
   if (!route.name) {
     const target = home();
     if (target) { location.replace(target); return; }
-    fill(main, h("p", { class: "empty" }, t("home.nothing")));
+    // A page in-charge sees no unit: their roll pages, to print (docs/pages.md).
+    const pages = session.me.assignments.filter((a) => a.page);
+    fill(main, pages.length
+      ? [h("h1", {}, t("home.pages")), h("ul", { class: "pages" }, pages.map((a) => h("li", {},
+        h("p", {}, t("home.pageOf", { page: a.page, unit: nameOf(a.unit), level: label("level", a.unit.level), code: a.unit.code })),
+        printButtons(a.unit.code, a.page))))]
+      : h("p", { class: "empty" }, t("home.nothing")));
     return;
   }
   const entry = ROUTES[route.name];

@@ -272,4 +272,10 @@ export default {
   "error.BAD_USER_INPUT.name": "Enter a name.",
   "campaign.perCaller": "Progress per caller",
   "campaign.reached": "Reached",
+  "print.walklist": "Walk list (PDF)",
+  "print.slips": "Voter slips (PDF)",
+  "print.page": "page {page}",
+  "home.pages": "My roll pages",
+  "home.pageOf": "Page {page} of {unit} ({level} {code})",
+  "role.PAGE_INCHARGE": "Page In-charge",
 };

@@ -272,4 +272,10 @@ export default {
   "error.BAD_USER_INPUT.name": "नाम लिखें।",
   "campaign.perCaller": "कार्यकर्ता-वार प्रगति",
   "campaign.reached": "बात हुई",
+  "print.walklist": "वॉक लिस्ट (PDF)",
+  "print.slips": "मतदाता पर्ची (PDF)",
+  "print.page": "पन्ना {page}",
+  "home.pages": "मेरे मतदाता सूची पन्ने",
+  "home.pageOf": "{unit} ({level} {code}) का पन्ना {page}",
+  "role.PAGE_INCHARGE": "पन्ना प्रमुख",
 };

@@ -6,7 +6,7 @@ import { count, label, nameOf, num, percent, t } from "../i18n.js";
 import { href } from "../router.js";
 import { can } from "../session.js";
 import { graphql } from "../api.js";
-import { crumbs, empty, schemeNames, unitTitle } from "./common.js";
+import { crumbs, empty, printButtons, schemeNames, unitTitle } from "./common.js";
 
 const BUCKETS = "key count";
 /** What the dashboard shows of a unit; main.js also asks it of the viewer's roots on a first load. */
@@ -79,7 +79,8 @@ export async function areaView(main, route, view) {
   const tableBox = h("div", { class: "table-wrap" });
   const actions = h("p", { class: "actions" },
     can("voter.read") ? h("a", { class: "button", href: href("voters", unit.code) }, t("unit.voters")) : null,
-    can("audit.read") ? h("a", { class: "button secondary", href: href("audit", null, { unit: unit.code }) }, t("nav.audit")) : null);
+    can("audit.read") ? h("a", { class: "button secondary", href: href("audit", null, { unit: unit.code }) }, t("nav.audit")) : null,
+    unit.level === "BOOTH" ? printButtons(unit.code, null) : null);
   fill(main, crumbs(unit), unitTitle(unit), actions,
     s.suppressed ? h("p", { class: "notice" }, t("stats.suppressedBanner")) : null,
     figures, h("h2", {}, t("unit.composition")), charts,

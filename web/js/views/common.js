@@ -1,4 +1,5 @@
 // Pieces several views share: breadcrumbs, the unit heading, scheme names, error display.
+import { printout } from "../api.js";
 import { fieldError, fill, h } from "../dom.js";
 import { errorText, label, nameOf, t } from "../i18n.js";
 import { href } from "../router.js";
@@ -49,4 +50,15 @@ export function showError(error, form, box, words = {}) {
 
 export function empty(text) {
   return h("p", { class: "empty" }, text);
+}
+
+/** Buttons for the walk list and the voter slips of a booth (or of one of its roll pages). */
+export function printButtons(code, page) {
+  const note = h("span", { class: "error", role: "alert" });
+  const button = (kind) => h("button", { type: "button", class: "secondary", "data-printout": `${kind}:${code}${page ? `:${page}` : ""}`,
+    onclick: async () => {
+      note.textContent = "";
+      try { await printout(kind, code, page); } catch (error) { if (error.code !== "UNAUTHENTICATED") note.textContent = errorText(error); }
+    } }, t(`print.${kind}`), page ? ` · ${t("print.page", { page })}` : "");
+  return h("span", { class: "printouts" }, button("walklist"), button("slips"), note);
 }
