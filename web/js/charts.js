@@ -30,7 +30,7 @@ export function barChart(title, rows, { total = null, note = "" } = {}) {
       const width = suppressed ? 14 : Math.max(row.count > 0 ? 2 : 0, (barSpace * row.count) / max);
       const value = suppressed ? t("suppressed") : `${num(row.count)}${total ? ` · ${percent(row.count, total)}` : ""}`;
       return h("g", { class: suppressed ? "bar suppressed" : "bar" },
-        h("title", {}, `${row.label}: ${count(row.count)}`),
+        h("title", {}, `${row.title || row.label}: ${count(row.count)}`),
         h("text", { x: LABEL - 6, y: y + ROW / 2 + 4, "text-anchor": "end", class: "bar-label" }, clip(row.label, 16)),
         h("rect", { x: LABEL, y: y + 4, width, height: ROW - 8, rx: 2, fill: suppressed ? `url(#${hatch})` : null }),
         h("text", { x: LABEL + width + 6, y: y + ROW / 2 + 4, class: "bar-value" }, value));
@@ -39,7 +39,7 @@ export function barChart(title, rows, { total = null, note = "" } = {}) {
   // The same figures as a table for screen readers and for copying.
   figure.append(h("div", { class: "sr-only" }, h("table", {},
     h("caption", {}, title),
-    h("tbody", {}, rows.map((r) => h("tr", {}, h("th", { scope: "row" }, r.label), h("td", {}, count(r.count))))))));
+    h("tbody", {}, rows.map((r) => h("tr", {}, h("th", { scope: "row" }, r.title || r.label), h("td", {}, count(r.count))))))));
   if (note) figure.append(h("p", { class: "note" }, note));
   return figure;
 }

@@ -72,7 +72,11 @@ export async function areaView(main, route, view) {
     barChart(t("chart.casteCategory"), ordered("casteCategory", s.byCasteCategory), { note: sensitiveNote }),
     barChart(t("chart.caste"), s.byCaste.map((b) => ({ label: b.key, count: b.count })), { note: sensitiveNote }),
     barChart(t("chart.economic"), ordered("economicStatus", s.byEconomicStatus), { note: sensitiveNote }),
-    barChart(t("chart.schemes"), s.beneficiaries.map((b) => ({ label: names.get(b.key) || b.key, count: b.count }))),
+    // Long scheme names would clip alike ("Pradhan Mantri …"): their short codes, the name in the bar's title.
+    barChart(t("chart.schemes"), s.beneficiaries.map((b) => {
+      const name = names.get(b.key) || b.key;
+      return { label: name.length > 16 ? b.key : name, title: name, count: b.count };
+    })),
     progress(t("chart.outreach"), s.outreach.called, s.outreach.assigned),
     barChart(t("chart.outcomes"), ordered("outcome", s.outreach.byOutcome)));
   const below = unit.children.edges.map((e) => e.node);
