@@ -51,11 +51,13 @@ from core.errors import DatabaseUnavailable, RateLimited, Unauthenticated
 from core.export_slots import ExportSlots
 from core.ratelimit import RateLimiter
 from core.readiness import ReadinessProbe
+from core.replicas import TOKEN_HEADER, ConsistencyTokens, ReadRequestPool, ReadRouter
 from core.roles import privilege_problems
 from core.settings import Settings, get_settings
 from middleware.access_log import AccessLogMiddleware
 from middleware.auth import AuthMiddleware
 from middleware.body_limit import BodyLimitMiddleware
+from middleware.consistency import ConsistencyMiddleware
 from middleware.ratelimit import RateLimitMiddleware
 from middleware.responses import error_body
 from middleware.security_headers import SecurityHeadersMiddleware
@@ -101,6 +103,8 @@ class AppState:
     policy: PolicyEngine | None = None
     unit_keys: UnitKeys = field(default_factory=UnitKeys)
     readiness: ReadinessProbe | None = None
+    # Reads on standbys (READ_DATABASE_URL, core/replicas.py); None: everything on the primary.
+    replicas: ReadRouter | None = None
     # The request path's limits (core/connections.py, core/export_slots.py, core/ratelimit.py).
     connections: ConnectionGate = field(init=False)
     exports: ExportSlots = field(init=False)
@@ -246,7 +250,35 @@ class BoothgraphGraphQL(GraphQL):
             if wait > 0:
                 seconds = max(1, math.ceil(wait))
                 raise RateLimited(f"Too many requests; retry in {seconds} s", retryAfter=seconds)
-        return await super().execute_operation(request, request_adapter, request_data, context, *args, **kwargs)
+        replicas = self.state.replicas
+        if replicas is None:
+            return await super().execute_operation(request, request_adapter, request_data, context, *args, **kwargs)
+        if not self.reads_only(request_data):
+            request.state.wrote = True  # a token on the response (middleware/consistency.py)
+            return await super().execute_operation(request, request_adapter, request_data, context, *args, **kwargs)
+        standby = await replicas.standby_for(getattr(request.state, "consistency_lsn", None))
+        if standby is None:
+            return await super().execute_operation(request, request_adapter, request_data, context, *args, **kwargs)
+        user_id, budget = context.viewer.user_id, self.state.settings.max_statements
+        reads = ReadRequestPool(standby, self.state.connections, user_id, max_statements=budget)
+        context.pool = cast(asyncpg.Pool, reads)
+        result = await super().execute_operation(request, request_adapter, request_data, context, *args, **kwargs)
+        if reads.failed:
+            # The standby went away mid-operation: the same read-only operations, again on the primary.
+            context.pool = cast(asyncpg.Pool, RequestPool(self.state.connections, user_id, max_statements=budget))
+            context.read_log, context.memo = ReadLog(), {}
+            result = await super().execute_operation(request, request_adapter, request_data, context, *args, **kwargs)
+        return result
+
+    def reads_only(self, request_data: Any) -> bool:
+        """Every operation of the request is a query (a standby may answer it)."""
+        items = request_data if isinstance(request_data, list) else [request_data]
+        for item in items:
+            query = item.get("query") if isinstance(item, dict) else getattr(item, "query", None)
+            operations = self.operations_of(query)
+            if not operations or any(o.operation != OperationType.QUERY for o in operations):
+                return False
+        return True
 
     # ------------------------------------------------------------- request body ---
     def decode_json(self, data: str | bytes) -> object:
@@ -371,10 +403,14 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
+    """200 when the primary answers; with standbys, each one's state too (a standby that is down
+    or lagging makes the node no less ready: reads go to the primary meanwhile)."""
     state: AppState = request.app.state.boothgraph
-    if state.readiness is None or not await state.readiness.ready():
-        return JSONResponse({"status": "unavailable"}, status_code=503)
-    return JSONResponse({"status": "ready"})
+    ready = state.readiness is not None and await state.readiness.ready()
+    body: dict[str, Any] = {"status": "ready" if ready else "unavailable"}
+    if state.replicas is not None:
+        body["databases"] = {"primary": {"ready": ready}, "standbys": state.replicas.report()}
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 # -------------------------------------------------------------------- schema ---
@@ -446,6 +482,9 @@ async def _lifespan(state: AppState) -> AsyncIterator[None]:
     engine.load_assignments((r["user_id"], r["role"], r["path"]) for r in await pool.fetch(ASSIGNMENTS_SQL))
     state.pool, state.policy = pool, engine
     state.readiness = ReadinessProbe(asyncpg_dsn(urls.server), timeout_s=READY_TIMEOUT_S)
+    if state.replicas is not None:
+        state.replicas.primary_dsn = asyncpg_dsn(urls.server)
+        await state.replicas.start()
     reloader = asyncio.create_task(_reload_policy_forever(engine, settings.policy_reload_s), name="policy-reload")
     releaser = None
     if settings.stats_release_interval_s > 0:
@@ -472,6 +511,8 @@ async def _lifespan(state: AppState) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await releaser
         state.pool = None
+        if state.replicas is not None:
+            await state.replicas.close()
         if state.readiness is not None:
             await state.readiness.close()
         try:
@@ -505,7 +546,8 @@ def create_app(settings: Settings | None = None, *, schema: BaseSchema | None = 
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", "Accept"],
+                allow_headers=["Authorization", "Content-Type", "Accept", TOKEN_HEADER],
+                expose_headers=[TOKEN_HEADER, "Retry-After"],
                 max_age=600,
             )
         )
@@ -516,6 +558,10 @@ def create_app(settings: Settings | None = None, *, schema: BaseSchema | None = 
         Middleware(RateLimitMiddleware, limiter=state.limiter),
         Middleware(ViewerMiddleware, connections=state.connections),
     ]
+    if settings.read_database_url:
+        state.replicas = ReadRouter(settings, primary=state.connections, primary_dsn="")
+        tokens = ConsistencyTokens(state.secret)
+        middleware.append(Middleware(ConsistencyMiddleware, router=state.replicas, tokens=tokens))
     routes: list[BaseRoute] = [
         Route("/graphql", view),
         Route("/healthz", healthz, methods=["GET"]),

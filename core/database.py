@@ -143,9 +143,13 @@ async def release_connection(conn: asyncpg.Connection) -> None:
         await conn.execute("rollback")
 
 
-async def create_pool(settings: Settings, url: str | None = None, **overrides: Any) -> asyncpg.Pool:
+async def create_pool(
+    settings: Settings, url: str | None = None, *, application_name: str = "boothgraph", **overrides: Any
+) -> asyncpg.Pool:
     dsn = asyncpg_dsn(url or database_url(settings))
     options: dict[str, Any] = {
+        # 0 through a PgBouncer in transaction mode older than 1.21 (README, docs/scaling.md).
+        "statement_cache_size": settings.statement_cache_size,
         "min_size": settings.pool_min_size,
         "max_size": settings.pool_max_size,
         "timeout": settings.connect_timeout_s,
@@ -153,7 +157,7 @@ async def create_pool(settings: Settings, url: str | None = None, **overrides: A
         "max_inactive_connection_lifetime": 300,
         "reset": release_connection,
         "server_settings": {
-            "application_name": "boothgraph",
+            "application_name": application_name,
             # Campaign windows are calendar days in India: "today" turns over at Indian midnight.
             "timezone": "Asia/Kolkata",
             "statement_timeout": str(settings.statement_timeout_ms),
