@@ -220,10 +220,14 @@ class BoothgraphGraphQL(GraphQL):
         # of the pool, MAX_STATEMENTS (core/connections.py). RequestPool has the asyncpg.Pool
         # methods the resolvers use, so they keep their types.
         pool = RequestPool(self.state.connections, viewer.user_id, max_statements=self.state.settings.max_statements)
+        policy = self.state.require_policy()
+        # An edited policy file counts from this node's next request on, not the watcher's next
+        # round (two stat calls; docs/scaling.md: policy files on several nodes).
+        policy.reload_if_changed()
         context = Context(
             pool=cast(asyncpg.Pool, pool),
             settings=self.state.settings,
-            policy=self.state.require_policy(),
+            policy=policy,
             viewer=viewer,
             request=request,
             unit_keys=self.state.unit_keys,
