@@ -130,7 +130,15 @@ def asyncpg_dsn(url: str) -> str:
 
 
 def sqlalchemy_url(url: str) -> str:
-    return "postgresql+asyncpg://" + asyncpg_dsn(url)[len("postgresql://") :]
+    """The SQLAlchemy (Alembic) form of a URL. A multi-host URL (`h1:5432,h2:5432` in the
+    authority, service.md) is written the way SQLAlchemy's asyncpg dialect takes several hosts:
+    `?host=h1:5432&host=h2:5432`, the other query parameters (target_session_attrs) kept."""
+    parts = urlsplit(asyncpg_dsn(url))
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    if "," in hosts:
+        query = "&".join([*(f"host={h}" for h in hosts.split(",")), *([parts.query] if parts.query else [])])
+        parts = parts._replace(netloc=f"{userinfo}{at}", query=query)
+    return "postgresql+asyncpg://" + parts.geturl()[len("postgresql://") :]
 
 
 async def release_connection(conn: asyncpg.Connection) -> None:
