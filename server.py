@@ -485,7 +485,9 @@ async def _lifespan(state: AppState) -> AsyncIterator[None]:
     engine = policy_engine(settings)
     engine.load_assignments((r["user_id"], r["role"], r["path"]) for r in await pool.fetch(ASSIGNMENTS_SQL))
     state.pool, state.policy = pool, engine
-    state.readiness = ReadinessProbe(asyncpg_dsn(urls.server), timeout_s=READY_TIMEOUT_S)
+    state.readiness = ReadinessProbe(
+        asyncpg_dsn(urls.server), timeout_s=READY_TIMEOUT_S, statement_cache_size=settings.statement_cache_size
+    )
     if state.replicas is not None:
         state.replicas.primary_dsn = asyncpg_dsn(urls.server)
         await state.replicas.start()
