@@ -4,7 +4,8 @@ PgBouncer: the overhead of the scaled-out shape on one machine, and the standby'
     .venv/bin/python bench/replicas.py [--preset small] [-n 1000] [-c 16] [--runs 2] [--writes-per-s 50]
 
 A primary and a standby are made with tests/pgpair.py (temporary directories, free ports), the
-preset is imported into the primary with `boothgraph import`, and then, run by run, interleaved:
+preset is imported into the primary with `boothgraph import`, and then every operation is timed on
+each of these setups in turn (all of them running the whole time), run after run:
 
 - single:   `boothgraph serve --workers 2` on the primary (READ_DATABASE_URL unset);
 - replicas: two `boothgraph serve --workers 1` processes, READ_DATABASE_URL = the standby, each
@@ -12,7 +13,7 @@ preset is imported into the primary with `boothgraph import`, and then, run by r
 - bouncer:  `boothgraph serve --workers 2` through PgBouncer (transaction mode, 20 server
             connections, STATEMENT_CACHE_SIZE=0), migrations direct.
 
-During every timed phase a writer updates `--writes-per-s` voters a second on the primary (plain
+While each operation is timed, a writer updates `--writes-per-s` voters a second on the primary (plain
 SQL), so that the standby has WAL to replay, and the primary's pg_stat_replication is sampled
 every 0.2 s: the largest replay_lag and the largest byte distance are reported. Load generator:
 ../shared/bench/peer/driver.py (wrk). On this 2-core machine there is no headroom to show
@@ -185,22 +186,20 @@ class Writer:
             await watch.close()
 
 
-async def phase(
-    name: str, urls: list[str], primary_url: str, args: argparse.Namespace, work: Path
-) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
-    for q in QUERIES:
-        writer = Writer(primary_url, args.writes_per_s)
-        stop = asyncio.Event()
-        task = asyncio.create_task(writer.run(stop))
-        result = await drive(urls, q, work, args.n, args.c, args.warmup)
-        stop.set()
-        await task
-        row = {"setup": name, "op": q, **result, "max_lag_s": writer.max_lag_s, "max_lag_bytes": writer.max_lag_bytes}
-        row["writes"] = writer.writes
-        print(json.dumps(row), flush=True)
-        rows.append(row)
-    return rows
+async def measure(
+    name: str, urls: list[str], q: str, primary_url: str, args: argparse.Namespace, work: Path
+) -> dict[str, object]:
+    writer = Writer(primary_url, args.writes_per_s)
+    stop = asyncio.Event()
+    task = asyncio.create_task(writer.run(stop))
+    result = await drive(urls, q, work, args.n, args.c, args.warmup)
+    stop.set()
+    await task
+    row: dict[str, object] = {"setup": name, "op": q, **result}
+    row.update(max_lag_s=writer.max_lag_s, max_lag_bytes=writer.max_lag_bytes, writes=writer.writes)
+    row["load"] = os.getloadavg()[0]
+    print(json.dumps(row), flush=True)
+    return row
 
 
 async def main() -> None:
@@ -237,19 +236,23 @@ async def main() -> None:
         base = {"JWT_SECRET": secret, "GRAPHIQL": "false", "RATE_LIMIT_PER_S": "1000000", "RATE_LIMIT_BURST": "1000000"}
         base["STATS_RELEASE_INTERVAL_S"] = "0"
         rows: list[dict[str, object]] = []
-        with pgbouncer(pair.primary.port, pool_size=20) as bouncer_port:
+        replicas = {**base, "DATABASE_URL": primary, "READ_DATABASE_URL": pair.standby.url("boothgraph")}
+        with (
+            pgbouncer(pair.primary.port, pool_size=20) as bouncer_port,
+            serve({**base, "DATABASE_URL": primary}, 2, work / "single.log") as single,
+            serve(replicas, 1, work / "a.log") as a,
+            serve(replicas, 1, work / "b.log") as b,
+        ):
             bounced = f"postgresql://postgres@127.0.0.1:{bouncer_port}/boothgraph"
-            for run in range(args.runs):
-                with serve({**base, "DATABASE_URL": primary}, 2, work / "single.log") as url:
-                    rows += await phase("single", [url], primary, args, work)
-                replicas = {**base, "DATABASE_URL": primary, "READ_DATABASE_URL": pair.standby.url("boothgraph")}
-                with serve(replicas, 1, work / "a.log") as a, serve(replicas, 1, work / "b.log") as b:
-                    rows += await phase("replicas", [a, b], primary, args, work)
-                bouncer = {**base, "DATABASE_URL": bounced, "MIGRATION_DATABASE_URL": primary}
-                bouncer["STATEMENT_CACHE_SIZE"] = "0"
-                with serve(bouncer, 2, work / "bouncer.log") as url:
-                    rows += await phase("bouncer", [url], primary, args, work)
-                print(f"run {run + 1} done; load {os.getloadavg()}", file=sys.stderr)
+            bouncer = {**base, "DATABASE_URL": bounced, "MIGRATION_DATABASE_URL": primary, "STATEMENT_CACHE_SIZE": "0"}
+            with serve(bouncer, 2, work / "bouncer.log") as bounced_url:
+                setups = {"single": [single], "replicas": [a, b], "bouncer": [bounced_url]}
+                # All servers stay up; every operation is timed on each setup in turn, run after
+                # run, so that a change in the machine's load falls on all of them alike.
+                for run in range(args.runs):
+                    for q in QUERIES:
+                        for name, urls in setups.items():
+                            rows.append(await measure(name, urls, q, primary, args, work) | {"run": run + 1})
     finally:
         pair.close()
     with out.open("w") as f:
