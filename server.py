@@ -49,6 +49,7 @@ from core.connections import ConnectionGate, RequestPool
 from core.database import asyncpg_dsn, create_pool, database_urls
 from core.errors import DatabaseUnavailable, RateLimited, Unauthenticated
 from core.export_slots import ExportSlots
+from core.policy_store import fetch_published
 from core.ratelimit import RateLimiter
 from core.readiness import ReadinessProbe
 from core.replicas import TOKEN_HEADER, ConsistencyTokens, ReadRequestPool, ReadRouter
@@ -109,6 +110,8 @@ class AppState:
     connections: ConnectionGate = field(init=False)
     exports: ExportSlots = field(init=False)
     limiter: RateLimiter = field(init=False)
+    _policy_lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+    _bad_policy: int | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         settings = self.settings
@@ -126,6 +129,29 @@ class AppState:
         if self.pool is None:
             raise DatabaseUnavailable("The server is not connected to its database yet")
         return self.pool
+
+    async def sync_published_policy(self) -> None:
+        """Run the policy published through the database (core/policy_store.py), or the files
+        when it was withdrawn. One fetch at a time; a published policy that does not load is
+        logged once and the current one kept."""
+        policy = self.require_policy()
+        async with self._policy_lock:
+            conn = await self.connections.take(None)
+            try:
+                published = await fetch_published(conn)
+            finally:
+                await self.connections.give(None, conn)
+            version = None if published is None else published.version
+            if version == policy.published_version or (version is not None and version == self._bad_policy):
+                return
+            try:
+                if published is None:
+                    policy.use_published(None)
+                else:
+                    policy.use_published(published.version, published.model, published.rules)
+            except Exception:
+                log.exception("published policy %s does not load; keeping the current one", version)
+                self._bad_policy = version
 
     def require_policy(self) -> PolicyEngine:
         if self.policy is None:
@@ -221,9 +247,13 @@ class BoothgraphGraphQL(GraphQL):
         # methods the resolvers use, so they keep their types.
         pool = RequestPool(self.state.connections, viewer.user_id, max_statements=self.state.settings.max_statements)
         policy = self.state.require_policy()
-        # An edited policy file counts from this node's next request on, not the watcher's next
-        # round (two stat calls; docs/scaling.md: policy files on several nodes).
-        policy.reload_if_changed()
+        version = viewer.policy_version
+        if version != policy.published_version and (version is None or version != self.state._bad_policy):
+            await self.state.sync_published_policy()  # published through the database: every node
+        else:
+            # An edited policy file counts from this node's next request on, not the watcher's
+            # next round (two stat calls; docs/scaling.md).
+            policy.reload_if_changed()
         context = Context(
             pool=cast(asyncpg.Pool, pool),
             settings=self.state.settings,
@@ -485,6 +515,7 @@ async def _lifespan(state: AppState) -> AsyncIterator[None]:
     engine = policy_engine(settings)
     engine.load_assignments((r["user_id"], r["role"], r["path"]) for r in await pool.fetch(ASSIGNMENTS_SQL))
     state.pool, state.policy = pool, engine
+    await state.sync_published_policy()
     state.readiness = ReadinessProbe(
         asyncpg_dsn(urls.server), timeout_s=READY_TIMEOUT_S, statement_cache_size=settings.statement_cache_size
     )

@@ -45,6 +45,7 @@ import asyncpg
 from core.availability import is_database_unavailable
 from core.connections import ConnectionGate, RequestPool
 from core.database import asyncpg_dsn, create_pool
+from core.errors import DatabaseUnavailable
 from core.settings import Settings
 
 log = logging.getLogger("boothgraph.replicas")
@@ -158,7 +159,9 @@ def _replica_failure(exc: BaseException) -> bool:
     standby). Not a statement timeout: the primary would time out as well."""
     if isinstance(exc, asyncpg.exceptions.SerializationError):
         return True
-    if isinstance(exc, (asyncpg.exceptions.QueryCanceledError, TimeoutError)):
+    if isinstance(exc, (asyncpg.exceptions.QueryCanceledError, TimeoutError, DatabaseUnavailable)):
+        # DatabaseUnavailable here is the gate's own: no connection free in time, or the user's
+        # share taken. A busy standby is not a broken one (a hung one fails the monitor's check).
         return False
     return is_database_unavailable(exc)
 

@@ -143,3 +143,48 @@ async def test_a_policy_edit_counts_from_the_next_request(shared_pg_pair: PgPair
         (policy_dir / "policy.csv").write_text("\n".join(edited) + "\n")
         response = await client.post("/graphql", json={"query": me}, headers=bearer())
         assert "audit.read" not in response.json()["data"]["me"]["permissions"]
+
+
+def _edited_policy(tmp_path: Path) -> Path:
+    """The shipped policy without STATE_PRESIDENT's audit.read."""
+    directory = tmp_path / "edited"
+    directory.mkdir()
+    (directory / "model.conf").write_bytes((POLICY_DIR / "model.conf").read_bytes())
+    rules = (POLICY_DIR / "policy.csv").read_text().splitlines()
+    kept = [r for r in rules if r.replace(" ", "") != "p,STATE_PRESIDENT,audit.read"]
+    assert len(kept) == len(rules) - 1
+    (directory / "policy.csv").write_text("\n".join(kept) + "\n")
+    return directory
+
+
+def _policy_command(url: str, *args: str) -> str:
+    env = {**os.environ, "DATABASE_URL": url, "JWT_SECRET": SECRET}
+    return subprocess.run(
+        [str(BOOTHGRAPH), "policy", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout
+
+
+async def test_a_published_policy_counts_on_every_node_from_its_next_request(
+    shared_pg_pair: PgPair, tmp_path: Path
+) -> None:
+    pair = shared_pg_pair
+    database = await make_database(pair)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    me = "{ me { permissions } }"
+    async with two_nodes(pair, database, tmp_path) as (one, two):
+        for node_ in (one, two):
+            assert "audit.read" in (await post(node_, me))["data"]["me"]["permissions"]
+        out = await asyncio.to_thread(
+            _policy_command, pair.primary.url(database), "publish", "--dir", str(_edited_policy(tmp_path))
+        )
+        assert "published policy version 1" in out
+        for node_ in (two, one):  # no wait: the version comes with the viewer on every request
+            assert "audit.read" not in (await post(node_, me))["data"]["me"]["permissions"]
+            assert (await post(node_, "{ auditLog(first: 1) { edges { node { action } } } }")) == {
+                "data": {"auditLog": {"edges": []}}
+            }
+        out = await asyncio.to_thread(_policy_command, pair.primary.url(database), "withdraw")
+        assert "withdrawn" in out
+        for node_ in (one, two):
+            assert "audit.read" in (await post(node_, me))["data"]["me"]["permissions"]
