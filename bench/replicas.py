@@ -252,13 +252,13 @@ async def main() -> None:
                 for run in range(args.runs):
                     for q in QUERIES:
                         for name, urls in setups.items():
-                            rows.append(await measure(name, urls, q, primary, args, work) | {"run": run + 1})
+                            row = await measure(name, urls, q, primary, args, work) | {"run": run + 1}
+                            rows.append(row)
+                            with out.open("a") as f:  # as it goes: a cut-off run keeps what it measured
+                                f.write(json.dumps(row) + "\n")
     finally:
         pair.close()
-    with out.open("w") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
-    print(f"wrote {out}", file=sys.stderr)
+    print(f"wrote {len(rows)} lines to {out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,10 @@ async def test_boothgraph_serves_through_pgbouncer(shared_pg_pair: PgPair) -> No
             read_database_url=None,
             statement_cache_size=0,
             pool_max_size=8,
+            # One user sends all 60 requests at once: room for them (the share and its wait are
+            # tests/test_hardening_limits.py's subject, not this one's).
+            user_pool_share=8,
+            connect_timeout_s=10.0,
         ) as client:
             assert (await client.get("/readyz")).status_code == 200
             grants = [graphql(client, GRANT, u=f"u-{100_000 + i}") for i in range(20)]
