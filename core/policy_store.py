@@ -3,7 +3,7 @@
 `boothgraph policy publish` stores the model and rules of a policy directory as one row with a
 new version; `withdraw` deletes it (every server then goes back to its own POLICY_DIR). Each
 server reads the version with the viewer on every request (core/viewer.py) and, when it differs
-from the one it runs, fetches the row here and swaps it in (server.py): so one edit counts on every
+from the one it runs, fetches the row here and swaps it in (routes/state.py): so one edit counts on every
 node from its next request, with no extra round trip on the requests in between.
 """
 
