@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import os
@@ -292,6 +293,49 @@ def cmd_stats_release(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------- policy ---
+async def _publish_policy(url: str, directory: Path | None) -> int:
+    from core.policy_store import publish
+    from policies import PolicyEngine
+
+    try:
+        engine = PolicyEngine(directory)  # refuses a model or rules Casbin cannot load
+    except Exception as exc:
+        raise CommandError(f"the policy in {directory or 'policies/'} does not load: {exc}") from exc
+    model, rules = engine.files_text()
+    conn = await _connect(url)
+    try:
+        return await publish(conn, model=model, rules=rules, published_by=getpass.getuser())
+    finally:
+        await conn.close()
+
+
+def cmd_policy_publish(args: argparse.Namespace) -> int:
+    settings = Settings()
+    urls = prepare_database(settings)
+    version = asyncio.run(_publish_policy(urls.owner, args.dir or settings.policy_dir))
+    print(f"published policy version {version}: every server runs it from its next request", flush=True)
+    return 0
+
+
+async def _withdraw_policy(url: str) -> bool:
+    from core.policy_store import withdraw
+
+    conn = await _connect(url)
+    try:
+        return await withdraw(conn)
+    finally:
+        await conn.close()
+
+
+def cmd_policy_withdraw(args: argparse.Namespace) -> int:
+    settings = Settings()
+    urls = prepare_database(settings)
+    withdrawn = asyncio.run(_withdraw_policy(urls.owner))
+    print("withdrawn: every server runs its POLICY_DIR again" if withdrawn else "no policy was published", flush=True)
+    return 0
+
+
 # -------------------------------------------------------------------- token ---
 async def _user_exists(url: str, user_id: str) -> bool:
     conn = await _connect(url)
@@ -533,6 +577,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     release_p.add_argument("--all", action="store_true", help="release every booth from the live counts")
     release_p.set_defaults(handler=cmd_stats_release)
+
+    policy_p = commands.add_parser("policy", help="the access policy published through the database")
+    policy_commands = policy_p.add_subparsers(dest="policy_command", required=True, metavar="POLICY_COMMAND")
+    publish_p = policy_commands.add_parser(
+        "publish", help="publish a policy directory (model.conf, policy.csv) to every server through the database"
+    )
+    publish_p.add_argument(
+        "--dir", type=Path, default=None, help="policy directory (default POLICY_DIR, else policies/)"
+    )
+    publish_p.set_defaults(handler=cmd_policy_publish)
+    withdraw_p = policy_commands.add_parser("withdraw", help="withdraw the published policy: servers use their files")
+    withdraw_p.set_defaults(handler=cmd_policy_withdraw)
 
     token_p = commands.add_parser("token", help="print a signed access token for a user")
     token_p.add_argument("user_id", metavar="USER_ID", help="a users.csv id (the token's `sub`)")

@@ -59,11 +59,13 @@ from core.errors import (
 )
 from core.persisted import PersistedOperations
 from core.readiness import ReadinessProbe
+from core.replicas import TOKEN_HEADER, ConsistencyTokens, ReadRequestPool, ReadRouter
 from core.roles import privilege_problems
 from core.settings import Settings, get_settings
 from middleware.access_log import AccessLogMiddleware
 from middleware.auth import AuthMiddleware
 from middleware.body_limit import BodyLimitMiddleware
+from middleware.consistency import ConsistencyMiddleware
 from middleware.errors import ErrorResponseMiddleware
 from middleware.metrics import MetricsMiddleware
 from middleware.ratelimit import RateLimitMiddleware
@@ -176,10 +178,18 @@ class BoothgraphGraphQL(GraphQL):
         # of the pool, MAX_STATEMENTS (core/connections.py). RequestPool has the asyncpg.Pool
         # methods the resolvers use, so they keep their types.
         pool = RequestPool(self.state.connections, viewer.user_id, max_statements=self.state.settings.max_statements)
+        policy = self.state.require_policy()
+        version = viewer.policy_version
+        if version != policy.published_version and (version is None or version != self.state._bad_policy):
+            await self.state.sync_published_policy()  # published through the database: every node
+        else:
+            # An edited policy file counts from this node's next request on, not the watcher's
+            # next round (two stat calls; docs/scaling.md).
+            policy.reload_if_changed()
         context = Context(
             pool=cast(asyncpg.Pool, pool),
             settings=self.state.settings,
-            policy=self.state.require_policy(),
+            policy=policy,
             viewer=viewer,
             request=request,
             unit_keys=self.state.unit_keys,
@@ -205,7 +215,35 @@ class BoothgraphGraphQL(GraphQL):
             wait = self.state.limiter.acquire(context.viewer.user_id, len(request_data) - 1)
             if wait > 0:
                 raise RateLimited.after(wait)
-        return await super().execute_operation(request, request_adapter, request_data, context, *args, **kwargs)
+        replicas = self.state.replicas
+        if replicas is None:
+            return await super().execute_operation(request, request_adapter, request_data, context, *args, **kwargs)
+        if not self.reads_only(request_data):
+            request.state.wrote = True  # a token on the response (middleware/consistency.py)
+            return await super().execute_operation(request, request_adapter, request_data, context, *args, **kwargs)
+        standby = await replicas.standby_for(getattr(request.state, "consistency_lsn", None))
+        if standby is None:
+            return await super().execute_operation(request, request_adapter, request_data, context, *args, **kwargs)
+        user_id, budget = context.viewer.user_id, self.state.settings.max_statements
+        reads = ReadRequestPool(standby, self.state.connections, user_id, max_statements=budget)
+        context.pool = cast(asyncpg.Pool, reads)
+        result = await super().execute_operation(request, request_adapter, request_data, context, *args, **kwargs)
+        if reads.failed:
+            # The standby went away mid-operation: the same read-only operations, again on the primary.
+            context.pool = cast(asyncpg.Pool, RequestPool(self.state.connections, user_id, max_statements=budget))
+            context.read_log, context.memo = ReadLog(), {}
+            result = await super().execute_operation(request, request_adapter, request_data, context, *args, **kwargs)
+        return result
+
+    def reads_only(self, request_data: Any) -> bool:
+        """Every operation of the request is a query (a standby may answer it)."""
+        items = request_data if isinstance(request_data, list) else [request_data]
+        for item in items:
+            query = item.get("query") if isinstance(item, dict) else getattr(item, "query", None)
+            operations = self.operations_of(query)
+            if not operations or any(o.operation != OperationType.QUERY for o in operations):
+                return False
+        return True
 
     # ------------------------------------------------------------- request body ---
     def decode_json(self, data: str | bytes) -> object:
@@ -401,7 +439,13 @@ async def _lifespan(state: AppState) -> AsyncIterator[None]:
     engine = policy_engine(settings)
     engine.load_assignments((r["user_id"], r["role"], r["path"]) for r in await pool.fetch(ASSIGNMENTS_SQL))
     state.pool, state.policy = pool, engine
-    state.readiness = ReadinessProbe(asyncpg_dsn(urls.server), timeout_s=READY_TIMEOUT_S)
+    await state.sync_published_policy()
+    state.readiness = ReadinessProbe(
+        asyncpg_dsn(urls.server), timeout_s=READY_TIMEOUT_S, statement_cache_size=settings.statement_cache_size
+    )
+    if state.replicas is not None:
+        state.replicas.primary_dsn = asyncpg_dsn(urls.server)
+        await state.replicas.start()
     reloader = asyncio.create_task(_reload_policy_forever(engine, settings.policy_reload_s), name="policy-reload")
     releaser = None
     if settings.stats_release_interval_s > 0:
@@ -430,6 +474,8 @@ async def _lifespan(state: AppState) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await releaser
         state.pool = None
+        if state.replicas is not None:
+            await state.replicas.close()
         if state.readiness is not None:
             await state.readiness.close()
         try:
@@ -493,7 +539,8 @@ def create_app(settings: Settings | None = None, *, schema: BaseSchema | None = 
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", "Accept"],
+                allow_headers=["Authorization", "Content-Type", "Accept", TOKEN_HEADER],
+                expose_headers=[TOKEN_HEADER, "Retry-After"],
                 max_age=600,
             )
         )
@@ -504,6 +551,10 @@ def create_app(settings: Settings | None = None, *, schema: BaseSchema | None = 
         Middleware(RateLimitMiddleware, limiter=state.limiter),
         Middleware(ViewerMiddleware, connections=state.connections),
     ]
+    if settings.read_database_url:
+        state.replicas = ReadRouter(settings, primary=state.connections, primary_dsn="")
+        tokens = ConsistencyTokens(state.secret)
+        middleware.append(Middleware(ConsistencyMiddleware, router=state.replicas, tokens=tokens))
     routes: list[BaseRoute] = [
         Route("/graphql", view),
         Route("/healthz", healthz, methods=["GET"]),

@@ -26,6 +26,10 @@ def is_database_unavailable(exc: BaseException) -> bool:
             asyncpg.PostgresConnectionError,  # 08xxx, and a connection that died under us
             asyncpg.exceptions.OperatorInterventionError,  # 57xxx: shutdown, cannot connect now, statement timeout
             asyncpg.exceptions.TooManyConnectionsError,
+            # During a failover: every host named in DATABASE_URL answers, none is a primary yet
+            # (target_session_attrs=read-write), or a write reached a server that is read-only.
+            asyncpg.exceptions.TargetServerAttributeNotMatched,
+            asyncpg.exceptions.ReadOnlySQLTransactionError,
             TimeoutError,  # connect or pool acquire timeout (asyncio.TimeoutError is TimeoutError)
         ),
     ):

@@ -118,7 +118,15 @@ def asyncpg_dsn(url: str) -> str:
 
 
 def sqlalchemy_url(url: str) -> str:
-    return "postgresql+asyncpg://" + asyncpg_dsn(url)[len("postgresql://") :]
+    """The SQLAlchemy (Alembic) form of a URL. A multi-host URL (`h1:5432,h2:5432` in the
+    authority, service.md) is written the way SQLAlchemy's asyncpg dialect takes several hosts:
+    `?host=h1:5432&host=h2:5432`, the other query parameters (target_session_attrs) kept."""
+    parts = urlsplit(asyncpg_dsn(url))
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    if "," in hosts:
+        query = "&".join([*(f"host={h}" for h in hosts.split(",")), *([parts.query] if parts.query else [])])
+        parts = parts._replace(netloc=f"{userinfo}{at}", query=query)
+    return "postgresql+asyncpg://" + parts.geturl()[len("postgresql://") :]
 
 
 async def release_connection(conn: asyncpg.Connection) -> None:
@@ -131,9 +139,13 @@ async def release_connection(conn: asyncpg.Connection) -> None:
         await conn.execute("rollback")
 
 
-async def create_pool(settings: Settings, url: str | None = None, **overrides: Any) -> asyncpg.Pool:
+async def create_pool(
+    settings: Settings, url: str | None = None, *, application_name: str = "boothgraph", **overrides: Any
+) -> asyncpg.Pool:
     dsn = asyncpg_dsn(url or database_url(settings))
     options: dict[str, Any] = {
+        # 0 through a PgBouncer in transaction mode older than 1.21 (README, docs/scaling.md).
+        "statement_cache_size": settings.statement_cache_size,
         "min_size": settings.pool_min_size,
         "max_size": settings.pool_max_size,
         "timeout": settings.connect_timeout_s,
@@ -141,7 +153,7 @@ async def create_pool(settings: Settings, url: str | None = None, **overrides: A
         "max_inactive_connection_lifetime": 300,
         "reset": release_connection,
         "server_settings": {
-            "application_name": "boothgraph",
+            "application_name": application_name,
             # Campaign windows are calendar days in India: "today" turns over at Indian midnight.
             "timezone": "Asia/Kolkata",
             "statement_timeout": str(settings.statement_timeout_ms),

@@ -18,8 +18,9 @@ log = logging.getLogger("boothgraph.server")
 
 
 class ReadinessProbe:
-    def __init__(self, dsn: str, *, timeout_s: float) -> None:
+    def __init__(self, dsn: str, *, timeout_s: float, statement_cache_size: int = 100) -> None:
         self.dsn = dsn
+        self.statement_cache_size = statement_cache_size  # 0 through a transaction-mode PgBouncer
         self.timeout_s = timeout_s
         self._conn: asyncpg.Connection | None = None
         self._lock = asyncio.Lock()
@@ -29,7 +30,10 @@ class ReadinessProbe:
             async with asyncio.timeout(self.timeout_s), self._lock:
                 if self._conn is None or self._conn.is_closed():
                     self._conn = await asyncpg.connect(
-                        self.dsn, timeout=self.timeout_s, server_settings={"application_name": "boothgraph-readyz"}
+                        self.dsn,
+                        timeout=self.timeout_s,
+                        statement_cache_size=self.statement_cache_size,
+                        server_settings={"application_name": "boothgraph-readyz"},
                     )
                 await self._conn.fetchval("select 1")
             return True

@@ -29,7 +29,7 @@ import asyncpg
 OWNER_ROLE = "boothgraph_owner"
 APP_ROLE = "boothgraph_app"
 APPEND_ONLY = ("audit_log",)  # SELECT, INSERT
-READ_ONLY = ("alembic_version",)  # SELECT
+READ_ONLY = ("alembic_version", "published_policy")  # SELECT (the policy: `boothgraph policy publish`)
 MIGRATION_LOCK = 74211  # the advisory lock migrations/env.py holds: grants never race a migration
 
 

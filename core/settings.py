@@ -37,6 +37,18 @@ class Settings(BaseSettings):
     # 0: only imports and `boothgraph stats release` release.
     stats_release_interval_s: float = Field(default=3600.0, ge=0)
 
+    # Reads on streaming standbys (core/replicas.py): one or more standbys of DATABASE_URL
+    # (comma-separated URLs, or one URL naming several hosts). A standby is skipped while it lags
+    # more than REPLICA_MAX_LAG_S or does not answer; a read carrying a consistency token waits up
+    # to READ_YOUR_WRITES_WAIT_MS for its standby to replay the user's write, else reads the primary.
+    read_database_url: str | None = None
+    replica_max_lag_s: float = Field(default=2.0, gt=0)
+    replica_check_s: float = Field(default=0.5, gt=0)
+    read_your_writes_wait_ms: float = Field(default=100.0, ge=0)
+    # asyncpg's prepared statement cache per connection; 0 through a PgBouncer in transaction
+    # mode before 1.21 (Debian 12 ships 1.18), which cannot carry named prepared statements.
+    statement_cache_size: int = Field(default=100, ge=0)
+
     # Serving
     pool_min_size: int = 2
     pool_max_size: int = 10

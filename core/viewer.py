@@ -63,6 +63,9 @@ class Viewer:
     user_id: str
     name: str
     assignments: tuple[AssignedRole, ...] = field(default=())
+    # The version of the policy published through the database (migration 0007), read in the
+    # same statement; None when none is published (the policy files then apply).
+    policy_version: int | None = None
 
     @property
     def links(self) -> tuple[tuple[str, str], ...]:
@@ -86,6 +89,7 @@ def unit_place(row: asyncpg.Record | dict, page: int | None = None) -> UnitPlace
 
 VIEWER_SQL = f"""
 select usr.id as user_id, usr.name as user_name, a.id as assignment_id, a.role, a.page,
+       (select version from published_policy) as policy_version,
        u.name as unit_name, u.name_hi as unit_name_hi, {UNIT_PLACE_COLUMNS}
 from users usr
 left join assignments a on a.user_id = usr.id
@@ -111,4 +115,10 @@ async def load_viewer(conn: asyncpg.Connection | asyncpg.Pool, user_id: str) -> 
         for r in rows
         if r["assignment_id"] is not None
     )
-    return Viewer(user_id=rows[0]["user_id"], name=rows[0]["user_name"], assignments=assignments)
+    first = rows[0]
+    return Viewer(
+        user_id=first["user_id"],
+        name=first["user_name"],
+        assignments=assignments,
+        policy_version=first["policy_version"],
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -118,13 +119,15 @@ class PolicyEngine:
         self._cache: OrderedDict[tuple[tuple[tuple[str, str], ...], str], Cover] = OrderedDict()
         self._cache_size = cache_size
         self._stamp: tuple[float, float, int, int] | None = None
+        self.published_version: int | None = None  # a policy published through the database
         self.reload()
 
     # ------------------------------------------------------------------ loading ---
     def _build(
-        self,
+        self, files: _Files | None = None
     ) -> tuple[casbin.Enforcer, dict[str, frozenset[str]], dict[str, int], dict[str, frozenset[str]]]:
-        enforcer = casbin.Enforcer(str(self._files.model), str(self._files.policy))
+        files = files or self._files
+        enforcer = casbin.Enforcer(str(files.model), str(files.policy))
         enforcer.set_role_manager(AncestorRoleManager(self.users))
         enforcer.build_role_links()
         levels: dict[str, set[str]] = {}
@@ -152,7 +155,10 @@ class PolicyEngine:
         log.info("policy loaded: %d rules", len(enforcer.get_policy()))
 
     def reload_if_changed(self) -> bool:
-        """Reload when a policy file changed on disk; a broken file keeps the last good policy."""
+        """Reload when a policy file changed on disk; a broken file keeps the last good policy.
+        While a policy published through the database is in force, the files are not read."""
+        if self.published_version is not None:
+            return False
         try:
             if self._files.stamp() == self._stamp:
                 return False
@@ -161,6 +167,28 @@ class PolicyEngine:
         except Exception:  # noqa: BLE001 - a bad edit must not take the server down
             log.exception("policy reload failed; keeping the previous policy")
             return False
+
+    def use_published(self, version: int | None, model: str = "", rules: str = "") -> None:
+        """Swap in the policy published through the database (`boothgraph policy publish`,
+        migration 0007) at `version`; None: it was withdrawn, back to the files. Casbin reads
+        files, so the texts go through a private temporary directory."""
+        if version is None:
+            self.published_version = None
+            self.reload()
+            return
+        with tempfile.TemporaryDirectory(prefix="boothgraph-policy-") as directory:
+            files = _Files(Path(directory) / "model.conf", Path(directory) / "policy.csv")
+            files.model.write_text(model, encoding="utf-8")
+            files.policy.write_text(rules, encoding="utf-8")
+            enforcer, levels, ranks, appoints = self._build(files)
+        self._enforcer, self._levels, self._ranks, self._appoints = enforcer, levels, ranks, appoints
+        self._cache.clear()
+        self.published_version = version
+        log.info("published policy %d loaded: %d rules", version, len(enforcer.get_policy()))
+
+    def files_text(self) -> tuple[str, str]:
+        """The model and rules of the policy files (what `boothgraph policy publish` publishes)."""
+        return self._files.model.read_text(encoding="utf-8"), self._files.policy.read_text(encoding="utf-8")
 
     def load_assignments(self, rows: Iterable[tuple[str, str, str]]) -> None:
         """Bulk load every (user id, role, unit path) assignment."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -13,7 +15,11 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
+    """200 when the primary answers; with standbys (READ_DATABASE_URL), each one's state too: a
+    standby that is down or lagging makes the node no less ready (reads go to the primary)."""
     state = app_state(request)
-    if state.readiness is None or not await state.readiness.ready():
-        return JSONResponse({"status": "unavailable"}, status_code=503)
-    return JSONResponse({"status": "ready"})
+    ready = state.readiness is not None and await state.readiness.ready()
+    body: dict[str, Any] = {"status": "ready" if ready else "unavailable"}
+    if state.replicas is not None:
+        body["databases"] = {"primary": {"ready": ready}, "standbys": state.replicas.report()}
+    return JSONResponse(body, status_code=200 if ready else 503)

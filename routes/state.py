@@ -3,6 +3,8 @@ the request's viewer."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -11,12 +13,16 @@ from starlette.requests import Request
 from core.connections import ConnectionGate
 from core.errors import DatabaseUnavailable, Unauthenticated
 from core.export_slots import ExportSlots
+from core.policy_store import fetch_published
 from core.ratelimit import RateLimiter
 from core.readiness import ReadinessProbe
+from core.replicas import ReadRouter
 from core.settings import Settings
 from core.viewer import Viewer
 from policies import PolicyEngine
 from resolvers.unit_keys import UnitKeys
+
+log = logging.getLogger("boothgraph.server")
 
 
 @dataclass
@@ -29,10 +35,14 @@ class AppState:
     policy: PolicyEngine | None = None
     unit_keys: UnitKeys = field(default_factory=UnitKeys)
     readiness: ReadinessProbe | None = None
+    # Reads on standbys (READ_DATABASE_URL, core/replicas.py); None: everything on the primary.
+    replicas: ReadRouter | None = None
     # The request path's limits (core/connections.py, core/export_slots.py, core/ratelimit.py).
     connections: ConnectionGate = field(init=False)
     exports: ExportSlots = field(init=False)
     limiter: RateLimiter = field(init=False)
+    _policy_lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+    _bad_policy: int | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         settings = self.settings
@@ -50,6 +60,29 @@ class AppState:
         if self.pool is None:
             raise DatabaseUnavailable("The server is not connected to its database yet")
         return self.pool
+
+    async def sync_published_policy(self) -> None:
+        """Run the policy published through the database (core/policy_store.py), or the files
+        when it was withdrawn. One fetch at a time; a published policy that does not load is
+        logged once and the current one kept."""
+        policy = self.require_policy()
+        async with self._policy_lock:
+            conn = await self.connections.take(None)
+            try:
+                published = await fetch_published(conn)
+            finally:
+                await self.connections.give(None, conn)
+            version = None if published is None else published.version
+            if version == policy.published_version or (version is not None and version == self._bad_policy):
+                return
+            try:
+                if published is None:
+                    policy.use_published(None)
+                else:
+                    policy.use_published(published.version, published.model, published.rules)
+            except Exception:
+                log.exception("published policy %s does not load; keeping the current one", version)
+                self._bad_policy = version
 
     def require_policy(self) -> PolicyEngine:
         if self.policy is None:

@@ -262,3 +262,46 @@ async def world(database_url: str, conn: asyncpg.Connection, tiny_dataset: Path)
 
     async with make_world(database_url, conn, tiny_dataset) as w:
         yield w
+
+
+# ----------------------------- scaling: a real primary and streaming standby (tests/pgpair.py) ---
+def _pair_or_skip(*, synchronous: bool = False):  # -> tests.pgpair.PgPair
+    from tests.pgpair import make_pair, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"no primary/standby pair: {reason}")
+    return make_pair(synchronous=synchronous)
+
+
+@pytest.fixture(scope="session")
+async def shared_pg_pair():  # -> tests.pgpair.PgPair
+    """One primary + standby for the tests that leave both running (each uses its own database)."""
+    pair = _pair_or_skip()
+    try:
+        await pair.wait_streaming()
+        yield pair
+    finally:
+        pair.close()
+
+
+@pytest.fixture
+async def pg_pair():  # -> tests.pgpair.PgPair
+    """A primary + standby of this test's own, which it may stop, promote or break."""
+    pair = _pair_or_skip()
+    try:
+        await pair.wait_streaming()
+        yield pair
+    finally:
+        pair.close()
+
+
+@pytest.fixture
+async def sync_pg_pair():  # -> tests.pgpair.PgPair
+    """As pg_pair, with synchronous replication: a commit returns once the standby has flushed it."""
+    pair = _pair_or_skip(synchronous=True)
+    try:
+        await pair.wait_streaming()
+        yield pair
+    finally:
+        pair.close()

@@ -331,6 +331,7 @@ async def test_db_create_roles_prints_then_applies(db_factory: DatabaseFactory, 
             assert dict(privileges) == {
                 "alembic_version": "SELECT",
                 "api_keys": "DELETE,INSERT,SELECT,UPDATE",
+                "published_policy": "SELECT",
                 "assignments": "DELETE,INSERT,SELECT,UPDATE",
                 "audit_log": "INSERT,SELECT",
                 "beneficiaries": "DELETE,INSERT,SELECT,UPDATE",
