@@ -12,8 +12,19 @@ export class ApiError extends Error {
   }
 }
 
+// Read-your-writes with standbys (README, Consistency-Token): a response to a write carries a
+// token; echoing the newest one makes later reads see that write. Absent without standbys.
+const CONSISTENCY = "Consistency-Token";
+let consistencyToken = null;
+
+function remember(token) {
+  if (token) consistencyToken = token;
+}
+
 function headers(extra = {}) {
-  return { Authorization: `Bearer ${session.token}`, ...extra };
+  const all = { Authorization: `Bearer ${session.token}`, ...extra };
+  if (consistencyToken) all[CONSISTENCY] = consistencyToken;
+  return all;
 }
 
 async function errorOf(response) {
@@ -45,6 +56,7 @@ export async function graphql(query, variables = {}) {
   } catch {
     throw new ApiError("NETWORK", "network");
   }
+  remember(response.headers.get(CONSISTENCY));
   if (!response.ok) fail(await errorOf(response));
   const body = await response.json();
   if (body.errors && body.errors.length) {
@@ -64,9 +76,11 @@ export function upload(files, onProgress) {
     xhr.open("POST", "/import");
     xhr.setRequestHeader("Authorization", `Bearer ${session.token}`);
     xhr.setRequestHeader("Accept", "application/json");
+    if (consistencyToken) xhr.setRequestHeader(CONSISTENCY, consistencyToken);
     xhr.upload.addEventListener("progress", (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); });
     xhr.addEventListener("error", () => reject(new ApiError("NETWORK", "network")));
     xhr.addEventListener("load", () => {
+      remember(xhr.getResponseHeader(CONSISTENCY));
       let body = null;
       try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
       if (xhr.status >= 200 && xhr.status < 300) { resolve(body); return; }
