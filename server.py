@@ -45,6 +45,7 @@ from strawberry.types import ExecutionResult
 
 import schema as schema_package
 from core import migrate
+from core.clock import SYSTEM_CLOCK, Clock
 from core.connections import ConnectionGate, RequestPool
 from core.database import asyncpg_dsn, create_pool, database_urls
 from core.errors import DatabaseUnavailable, RateLimited, Unauthenticated
@@ -101,6 +102,8 @@ class AppState:
     policy: PolicyEngine | None = None
     unit_keys: UnitKeys = field(default_factory=UnitKeys)
     readiness: ReadinessProbe | None = None
+    # "Now" for elections and poll hours (core/clock.py): the machine's, or a test's FixedClock.
+    clock: Clock = SYSTEM_CLOCK
     # The request path's limits (core/connections.py, core/export_slots.py, core/ratelimit.py).
     connections: ConnectionGate = field(init=False)
     exports: ExportSlots = field(init=False)
@@ -223,6 +226,7 @@ class BoothgraphGraphQL(GraphQL):
             viewer=viewer,
             request=request,
             unit_keys=self.state.unit_keys,
+            clock=self.state.clock,
         )
         request.state.graphql_context = context
         return context
@@ -492,10 +496,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-def create_app(settings: Settings | None = None, *, schema: BaseSchema | None = None) -> Starlette:
-    """The application. `schema` defaults to the project's schema with graphql_extensions()."""
+def create_app(
+    settings: Settings | None = None, *, schema: BaseSchema | None = None, clock: Clock = SYSTEM_CLOCK
+) -> Starlette:
+    """The application. `schema` defaults to the project's schema with graphql_extensions();
+    `clock` is what elections and poll hours take as now (tests inject a FixedClock)."""
     settings = settings or get_settings()
-    state = AppState(settings=settings, secret=settings.secret_for_serving())
+    state = AppState(settings=settings, secret=settings.secret_for_serving(), clock=clock)
     view = BoothgraphGraphQL(schema if schema is not None else build_schema(settings), state)
 
     middleware = [Middleware(AccessLogMiddleware), Middleware(SecurityHeadersMiddleware)]

@@ -60,6 +60,19 @@ class DatabaseUnavailable(BoothgraphError):
     code = "SERVICE_UNAVAILABLE"
 
 
+class ModelCodeInForce(BoothgraphError):
+    """Outreach that the Model Code of Conduct bars while it is in force for the unit; the message
+    names the rule (policies/model_code.toml) and its source."""
+
+    code = "MODEL_CODE_IN_FORCE"
+
+
+class PollNotOpen(BoothgraphError):
+    """A turnout mark outside the booth's poll date and hours."""
+
+    code = "POLL_NOT_OPEN"
+
+
 class ImportError_(BoothgraphError):
     """A CSV import was refused; names file, line and column. Nothing was written."""
 

@@ -7,6 +7,7 @@ a real database with no secret, or with a placeholder secret, refuses to start.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -69,6 +70,13 @@ class Settings(BaseSettings):
     export_concurrency: int = Field(default=2, ge=1)
     exports_per_user: int = Field(default=1, ge=1)
     export_send_timeout_s: float = Field(default=10.0, gt=0)
+
+    # Election day (resolvers/turnout.py): poll hours in the election time zone, on the booth's poll
+    # date; how long after a mark it may still be undone.
+    election_timezone: str = "Asia/Kolkata"
+    poll_opens_at: dt.time = dt.time(7, 0)
+    poll_closes_at: dt.time = dt.time(18, 0)
+    turnout_undo_s: float = Field(default=300.0, ge=0)
 
     # Policy files; the enforcer reloads them when they change.
     policy_dir: Path | None = None

@@ -16,7 +16,7 @@ from resolvers.cursors import CursorCodec, Page, ReadContext, binding, validate_
 from resolvers.guard import check_text, find_unit, visible_cover
 from resolvers.scope import SqlParams, scope_condition
 
-# service.md's audit actions, exactly.
+# service.md's audit actions, and those added since.
 ACTIONS = frozenset(
     {
         "voter.read_contact",
@@ -32,6 +32,13 @@ ACTIONS = frozenset(
         "outreach.campaign",
         "outreach.assign",
         "outreach.call",
+        # issue 16 (resolvers/elections.py, turnout.py, model_code.py)
+        "election.create",
+        "election.update",
+        "election.import",
+        "turnout.mark",
+        "turnout.undo",
+        "model_code.refused",
     }
 )
 

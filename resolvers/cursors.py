@@ -31,6 +31,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
 
+from core.clock import Clock
 from core.errors import BadUserInput
 from core.settings import Settings
 from core.viewer import Viewer
@@ -58,6 +59,7 @@ class ReadContext(Protocol):
     read_log: ReadLog
     memo: dict[Any, Any]
     unit_keys: UnitKeys
+    clock: Clock
 
     def cover(self, permission: str) -> Cover: ...
 

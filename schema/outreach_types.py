@@ -17,6 +17,7 @@ import strawberry
 
 from resolvers.cursors import Page, to_global_id
 from resolvers.voters import CallLogRow
+from schema.elections import CallListPause, CampaignPurpose
 from schema.enums import CallOutcome
 from schema.relay import Node, PageInfo, page_info
 from schema.stats import OutreachStats
@@ -46,6 +47,7 @@ class Campaign(Node):
     closes_on: str
     open: bool
     progress: OutreachStats
+    purpose: CampaignPurpose = CampaignPurpose.FEEDBACK
 
 
 @strawberry.type
@@ -132,6 +134,10 @@ class CallAssignmentConnection:
     edges: list[CallAssignmentEdge]
     page_info: PageInfo
     total_count: int
+    paused: CallListPause | None = strawberry.field(
+        default=None,
+        description="myCallList: entries the Model Code's silence period holds back now, and why; null when none.",
+    )
 
 
 @strawberry.type
