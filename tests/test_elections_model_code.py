@@ -59,9 +59,7 @@ async def test_create_election_lists_phases_on_each_viewers_line(world: World) -
     clock = clock_at("2029-04-01 10:00")
     # A booth president sees the election by the district above them, and only that phase.
     mine = await elections.elections(await ctx_at(world, BOOTH_PRESIDENT_LKO_M01_B1, clock))
-    assert [(x.code, [(p.place.code, p.poll_date) for p in x.phases]) for x in mine] == [
-        ("LS-2029", [(LKO, LKO_POLL)])
-    ]
+    assert [(x.code, [(p.place.code, p.poll_date) for p in x.phases]) for x in mine] == [("LS-2029", [(LKO, LKO_POLL)])]
     ayd = await elections.elections(await ctx_at(world, DISTRICT_PRESIDENT_AYD, clock))
     assert [[p.place.code for p in x.phases] for x in ayd] == [[AYD]]
     # Varanasi is not covered: nothing to see, by list or by code.
