@@ -34,15 +34,18 @@ PERMS = (
     "outreach.call",
     "role.grant",
     "audit.read",
+    "election.manage",  # beyond access-policy.md's table: issue 16 (policies/policy.csv)
+    "turnout.mark",
 )
 
-# access-policy.md, "Default matrix": role -> the ✓ columns, in the table's order.
+# access-policy.md, "Default matrix": role -> the ✓ columns, in the table's order; then issue 16's
+# election.manage and turnout.mark.
 _MATRIX_ROWS = """
-STATE_PRESIDENT          | ✓ | ✓ | ✓ |   |   |   |   |   | ✓ |   | ✓ | ✓
-STATE_GENERAL_SECRETARY  | ✓ | ✓ | ✓ |   |   |   |   |   | ✓ |   | ✓ | ✓
+STATE_PRESIDENT          | ✓ | ✓ | ✓ |   |   |   |   |   | ✓ |   | ✓ | ✓ | ✓ |
+STATE_GENERAL_SECRETARY  | ✓ | ✓ | ✓ |   |   |   |   |   | ✓ |   | ✓ | ✓ | ✓ |
 REGIONAL_PRESIDENT       | ✓ | ✓ | ✓ |   |   |   |   |   | ✓ |   | ✓ |
 REGIONAL_INCHARGE        | ✓ | ✓ | ✓ |   |   |   |   |   | ✓ |   |   |
-DISTRICT_PRESIDENT       | ✓ | ✓ | ✓ |   |   |   |   |   | ✓ |   | ✓ |
+DISTRICT_PRESIDENT       | ✓ | ✓ | ✓ |   |   |   |   |   | ✓ |   | ✓ |   | ✓ |
 DISTRICT_INCHARGE        | ✓ | ✓ | ✓ |   |   |   |   |   | ✓ |   |   |
 DISTRICT_CONVENOR        | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ |   |   |
 DISTRICT_CO_CONVENOR     | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ |   |   |   |   |
@@ -50,7 +53,7 @@ IT_CONVENOR              | ✓ | ✓ | ✓ |   |   |   | ✓ | ✓ |   |   |   |
 SOCIAL_MEDIA_CONVENOR    | ✓ | ✓ |   |   |   |   |   |   |   |   |   |
 OFFICE_SECRETARY         | ✓ | ✓ |   |   |   |   |   |   |   |   |   |
 MANDAL_PRESIDENT         | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ |   |   | ✓ |   | ✓ |
-BOOTH_PRESIDENT          | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ |   |   |   | ✓ |   |
+BOOTH_PRESIDENT          | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ |   |   |   | ✓ |   |   |   | ✓
 CALLER                   |   |   |   |   |   |   |   |   |   | ✓ |   |
 """
 
