@@ -85,29 +85,21 @@ returns table (dim text, key text) language sql immutable parallel safe as $$
     ) c(dim, key) where c.dim is not null
 $$;
 
--- Signed counts of a statement's marks, applied to the booth and every ancestor, sorted so that
--- concurrent writers lock rows in one order.
-create function apply_turnout(marks jsonb) returns void language sql as $$
+-- A statement's marks counted into the booth and every ancestor, rows sorted so that concurrent
+-- writers lock them in one order. Written out in each trigger (plpgsql keeps its plans for the
+-- session): a shared SQL function over jsonb was re-planned on every call, 19 ms of a 20 ms batch.
+create function turnout_marked() returns trigger language plpgsql as $$
+begin
     insert into turnout_rollups (election_id, unit_id, dim, key, stripe, n)
-    select m.election_id, a.unit_id, c.dim, c.key,
-           case when a.unit_id = b.id then 0 else b.id % 16 end, sum(m.delta)
-    from jsonb_to_recordset(marks) as m(election_id bigint, booth_id integer, local_hour smallint,
-                                        caste_category text, delta integer)
+    select m.election_id, a.unit_id, c.dim, c.key, case when a.unit_id = b.id then 0 else b.id % 16 end, count(*)
+    from new_marks m
     join units b on b.id = m.booth_id
     cross join lateral turnout_contributions(m.local_hour, m.caste_category) c
     cross join lateral unnest(array[b.state_id, b.region_id, b.district_id, b.mandal_id, b.id]) a(unit_id)
     where a.unit_id is not null
     group by 1, 2, 3, 4, 5
-    having sum(m.delta) <> 0
     order by 1, 2, 3, 4, 5
-    on conflict (election_id, unit_id, dim, key, stripe) do update set n = turnout_rollups.n + excluded.n
-$$;
-
-create function turnout_marked() returns trigger language plpgsql as $$
-begin
-    perform apply_turnout((select coalesce(jsonb_agg(jsonb_build_object('election_id', m.election_id,
-            'booth_id', m.booth_id, 'local_hour', m.local_hour, 'caste_category', m.caste_category, 'delta', 1)),
-            '[]') from new_marks m));
+    on conflict (election_id, unit_id, dim, key, stripe) do update set n = turnout_rollups.n + excluded.n;
     return null;
 end $$;
 create trigger turnout_marked after insert on turnout_marks
@@ -115,9 +107,16 @@ create trigger turnout_marked after insert on turnout_marks
 
 create function turnout_unmarked() returns trigger language plpgsql as $$
 begin
-    perform apply_turnout((select coalesce(jsonb_agg(jsonb_build_object('election_id', m.election_id,
-            'booth_id', m.booth_id, 'local_hour', m.local_hour, 'caste_category', m.caste_category, 'delta', -1)),
-            '[]') from old_marks m));
+    insert into turnout_rollups (election_id, unit_id, dim, key, stripe, n)
+    select m.election_id, a.unit_id, c.dim, c.key, case when a.unit_id = b.id then 0 else b.id % 16 end, -count(*)
+    from old_marks m
+    join units b on b.id = m.booth_id
+    cross join lateral turnout_contributions(m.local_hour, m.caste_category) c
+    cross join lateral unnest(array[b.state_id, b.region_id, b.district_id, b.mandal_id, b.id]) a(unit_id)
+    where a.unit_id is not null
+    group by 1, 2, 3, 4, 5
+    order by 1, 2, 3, 4, 5
+    on conflict (election_id, unit_id, dim, key, stripe) do update set n = turnout_rollups.n + excluded.n;
     return null;
 end $$;
 create trigger turnout_unmarked after delete on turnout_marks
@@ -126,7 +125,7 @@ create trigger turnout_unmarked after delete on turnout_marks
 
 DOWNGRADE = r"""
 drop table if exists turnout_rollups, turnout_marks, election_phases, elections cascade;
-drop function if exists turnout_unmarked, turnout_marked, apply_turnout, turnout_contributions cascade;
+drop function if exists turnout_unmarked, turnout_marked, turnout_contributions cascade;
 alter table campaigns drop column if exists purpose;
 """
 
