@@ -312,3 +312,18 @@ async def test_silence_is_per_booth_poll_date(world: World) -> None:
     ctx = await ctx_at(world, CALLER_LKO_M01, clock_at("2029-05-24 12:00"))
     assert (await outreach.my_call_list(ctx)).total == 3
     assert await outreach.call_list_pause(ctx) is None
+
+
+async def test_assigning_calls_of_a_benefit_registration_campaign(world: World) -> None:
+    await lok_sabha(world)
+    manager = await world.viewer(MANDAL_PRESIDENT_LKO_M01)
+    c = await outreach.create_campaign(
+        world.conn, manager, world.policy, name="Register", unit=LKO_M01, schemes=SCHEMES,
+        opens_on=day(-1), closes_on=day(9), purpose="BENEFIT_REGISTRATION",
+    )  # fmt: skip
+    kw = {"campaign_id": c.id, "caller_id": CALLER_LKO_M01, "settings": world.settings}
+    with pytest.raises(ModelCodeInForce) as err:
+        await outreach.assign_calls(world.conn, manager, world.policy, clock=clock_at("2029-04-01 10:00"), **kw)
+    assert err.value.extensions["rule"] == "BENEFIT_REGISTRATION"
+    assert await world.conn.fetchval("select count(*) from call_assignments") == 0
+    assert await outreach.assign_calls(world.conn, manager, world.policy, clock=clock_at("2029-06-05 10:00"), **kw) > 0
