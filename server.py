@@ -2,10 +2,12 @@
 (the factory `boothgraph serve` hands to uvicorn, one call per worker process).
 
 Routes: POST /graphql (GET /graphql: GraphiQL when enabled, or a query), GET /healthz,
-GET /readyz, and /import, /export/voters.csv from transfer/http.py when it exists.
+GET /readyz (routes/health.py), POST /import and GET /export/voters.csv (routes/transfer.py),
+and the officials' page under /app/. Which of them are public is decided here (`PublicPaths`).
 Middleware (middleware/, outermost first): access log, security headers, CORS (when
-CORS_ORIGINS is set), body limit (413), database unavailable (503), token (401), rate limit
-(429), viewer (loaded from the database per request; unknown user 401).
+CORS_ORIGINS is set), errors (renders every core.errors class raised inside it, and 503 for a
+database that is not there), body limit (413), token (401), rate limit (429), viewer (loaded
+from the database per request; unknown user 401).
 
 The lifespan resolves the database (embedded when DATABASE_URL is unset), applies pending
 migrations, opens the asyncpg pool, builds the policy engine with every assignment loaded,
@@ -17,11 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import importlib
 import logging
-import math
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -34,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
@@ -46,28 +45,36 @@ from strawberry.types import ExecutionResult
 import schema as schema_package
 from core import migrate
 from core.clock import SYSTEM_CLOCK, Clock
-from core.connections import ConnectionGate, RequestPool
+from core.connections import RequestPool
 from core.database import asyncpg_dsn, create_pool, database_urls
-from core.errors import DatabaseUnavailable, RateLimited, Unauthenticated
-from core.export_slots import ExportSlots
-from core.ratelimit import RateLimiter
+from core.errors import (
+    BadRequest,
+    DatabaseUnavailable,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    RateLimited,
+    http_error,
+)
 from core.readiness import ReadinessProbe
 from core.roles import privilege_problems
 from core.settings import Settings, get_settings
 from middleware.access_log import AccessLogMiddleware
 from middleware.auth import AuthMiddleware
 from middleware.body_limit import BodyLimitMiddleware
+from middleware.errors import ErrorResponseMiddleware
 from middleware.ratelimit import RateLimitMiddleware
-from middleware.responses import error_body
+from middleware.responses import error_response
 from middleware.security_headers import SecurityHeadersMiddleware
-from middleware.unavailable import DatabaseUnavailableMiddleware
 from middleware.viewer import ViewerMiddleware
 from policies import PolicyEngine
 from policies.engine import default_engine
 from resolvers import audit
 from resolvers.redaction import ReadLog
 from resolvers.release import release_due
-from resolvers.unit_keys import UnitKeys
+from routes import transfer as transfer_routes
+from routes.health import healthz, readyz
+from routes.state import AppState, request_viewer
 from schema.context import Context
 from schema.extensions import graphql_extensions
 from schema.extensions.guard import parsed_document
@@ -80,7 +87,6 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 ASSIGNMENTS_SQL = "select a.user_id, a.role, u.path from assignments a join units u on u.id = a.unit_id"
 READY_TIMEOUT_S = 1.0
 SHUTDOWN_TIMEOUT_S = 10.0
-CODE_FOR_STATUS = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "BAD_REQUEST"}
 # service.md's 1 MiB limit is for GraphQL requests; POST /import carries whole CSV files.
 IMPORT_MAX_BODY_BYTES = 256 * 1024 * 1024
 
@@ -90,46 +96,6 @@ WEB_PREFIX = "/app"
 
 
 GC_THRESHOLDS = (2_000, 10, 10)
-
-
-@dataclass
-class AppState:
-    """What the lifespan opens; `app.state.boothgraph`. Routes of transfer/http.py use it too."""
-
-    settings: Settings
-    secret: str
-    pool: asyncpg.Pool | None = None
-    policy: PolicyEngine | None = None
-    unit_keys: UnitKeys = field(default_factory=UnitKeys)
-    readiness: ReadinessProbe | None = None
-    # "Now" for elections and poll hours (core/clock.py): the machine's, or a test's FixedClock.
-    clock: Clock = SYSTEM_CLOCK
-    # The request path's limits (core/connections.py, core/export_slots.py, core/ratelimit.py).
-    connections: ConnectionGate = field(init=False)
-    exports: ExportSlots = field(init=False)
-    limiter: RateLimiter = field(init=False)
-
-    def __post_init__(self) -> None:
-        settings = self.settings
-        self.connections = ConnectionGate(
-            self.require_pool, timeout_s=settings.connect_timeout_s, share=settings.pool_share
-        )
-        self.exports = ExportSlots(
-            concurrency=settings.export_concurrency,
-            per_user=settings.exports_per_user,
-            wait_s=settings.connect_timeout_s,
-        )
-        self.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
-
-    def require_pool(self) -> asyncpg.Pool:
-        if self.pool is None:
-            raise DatabaseUnavailable("The server is not connected to its database yet")
-        return self.pool
-
-    def require_policy(self) -> PolicyEngine:
-        if self.policy is None:
-            raise DatabaseUnavailable("The server is not ready yet")
-        return self.policy
 
 
 # --------------------------------------------------------------------------- GraphQL ---
@@ -149,10 +115,6 @@ def response_media_type(accept: str | None) -> str:
         weights[media.lower()] = max(weight, weights.get(media.lower(), 0.0))
     preferred = weights.get(GRAPHQL_RESPONSE, 0.0)
     return GRAPHQL_RESPONSE if preferred > 0 and preferred >= weights.get(JSON, 0.0) else JSON
-
-
-def error_response(status: int, code: str, message: str) -> Response:
-    return Response(error_body(code, message), status_code=status, media_type=JSON)
 
 
 class BoothgraphGraphQL(GraphQL):
@@ -177,43 +139,30 @@ class BoothgraphGraphQL(GraphQL):
             return False
         return self.should_render_graphql_ide(self.request_adapter_class(Request(scope)))
 
-    def is_public(self, scope: Scope) -> bool:
-        path = scope["path"]
-        return (
-            path in ("/", "/healthz", "/readyz")
-            or path.startswith(WEB_PREFIX)  # static files only; their /graphql calls carry a token
-            or (path == "/graphql" and self.is_ide_request(scope))
-        )
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Our errors (RateLimited, Unauthenticated) rise to middleware/errors.py; strawberry's
+        HTTP refusals become ours here."""
         request = Request(scope, receive)
         request.state.graphql_statuses = []
         try:
             if self.is_ide_request(scope):
                 if not self.graphql_ide:
-                    raise HTTPException(404, "Not Found")
+                    raise NotFound("Not Found")
                 response = await self.render_graphql_ide(request)
             else:
                 response = await self.run(request)
                 await self.write_read_log(request)
                 self.set_status(request, response)
         except HTTPException as exc:
-            code = CODE_FOR_STATUS.get(exc.status_code, "BAD_REQUEST")
-            response = error_response(exc.status_code, code, exc.reason)
-            if exc.status_code == 405:
-                response.headers["allow"] = "POST" if scope.get("method") == "GET" else "GET, POST"
-        except RateLimited as exc:
-            response = error_response(429, exc.code, exc.message)
-            response.headers["retry-after"] = str(exc.extensions.get("retryAfter", 1))
-        except Unauthenticated as exc:
-            response = error_response(401, exc.code, exc.message)
+            if exc.status_code == MethodNotAllowed.status:
+                allow = "POST" if scope.get("method") == "GET" else "GET, POST"
+                raise MethodNotAllowed(exc.reason, allow=allow) from None
+            raise http_error(exc.status_code, exc.reason) from None
         await response(scope, receive, send)
 
     # ------------------------------------------------------------------ context ---
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
-        viewer = getattr(request.state, "viewer", None)
-        if viewer is None:  # the viewer middleware runs before every non-public request
-            raise Unauthenticated("Authorization: Bearer <token> is required")
+        viewer = request_viewer(request)
         self.state.require_pool()
         # Every statement of the request goes through the gate: bounded waits, the user's share
         # of the pool, MAX_STATEMENTS (core/connections.py). RequestPool has the asyncpg.Pool
@@ -248,8 +197,7 @@ class BoothgraphGraphQL(GraphQL):
         if isinstance(request_data, list) and len(request_data) > 1:
             wait = self.state.limiter.acquire(context.viewer.user_id, len(request_data) - 1)
             if wait > 0:
-                seconds = max(1, math.ceil(wait))
-                raise RateLimited(f"Too many requests; retry in {seconds} s", retryAfter=seconds)
+                raise RateLimited.after(wait)
         return await super().execute_operation(request, request_adapter, request_data, context, *args, **kwargs)
 
     # ------------------------------------------------------------- request body ---
@@ -301,7 +249,7 @@ class BoothgraphGraphQL(GraphQL):
         if len(operations) > 1 and request_data.operation_name is None:
             error = GraphQLError(
                 "Must provide operationName if the document contains several operations",
-                extensions={"code": "BAD_REQUEST"},
+                extensions={"code": BadRequest.code},
             )
             return ExecutionResult(data=None, errors=[error])
         if request_adapter.method == "GET":
@@ -335,10 +283,10 @@ class BoothgraphGraphQL(GraphQL):
     def status_for(errors: list[GraphQLError], before_execution: bool) -> int:
         codes = {code_of(e) for e in errors}
         if DatabaseUnavailable.code in codes:
-            return 503
+            return DatabaseUnavailable.status
         if not before_execution:
             return 200
-        return 500 if INTERNAL in codes else 400
+        return InternalError.status if INTERNAL in codes else BadRequest.status
 
     def set_status(self, request: Request, response: Response) -> None:
         """application/json: 200 for any GraphQL answer. application/graphql-response+json: 4xx
@@ -369,42 +317,10 @@ async def record_reads(pool: asyncpg.Pool, user_id: str, read_log: ReadLog) -> N
         )
 
 
-# -------------------------------------------------------------------- health ---
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
-
-
-async def readyz(request: Request) -> Response:
-    state: AppState = request.app.state.boothgraph
-    if state.readiness is None or not await state.readiness.ready():
-        return JSONResponse({"status": "unavailable"}, status_code=503)
-    return JSONResponse({"status": "ready"})
-
-
 # -------------------------------------------------------------------- schema ---
 def build_schema(settings: Settings) -> BaseSchema:
     """The project's schema (schema.build_schema) with graphql_extensions(settings)."""
     return schema_package.build_schema(extensions=graphql_extensions(settings))
-
-
-def transfer_routes() -> list[BaseRoute]:
-    """/import and /export/voters.csv from transfer/http.py: its `routes`, or the functions
-    `import_csv` (POST /import) and `export_voters_csv` (GET /export/voters.csv). Both read
-    `request.state.viewer` and `request.app.state.boothgraph` (AppState)."""
-    try:
-        module = importlib.import_module("transfer.http")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("transfer.http", "transfer"):
-            return []
-        raise
-    if hasattr(module, "routes"):
-        return list(module.routes)
-    routes: list[BaseRoute] = []
-    for name, path, method in (("import_csv", "/import", "POST"), ("export_voters_csv", "/export/voters.csv", "GET")):
-        endpoint = getattr(module, name, None)
-        if endpoint is not None:
-            routes.append(Route(path, endpoint, methods=[method]))
-    return routes
 
 
 # ------------------------------------------------------------------ lifespan ---
@@ -485,25 +401,43 @@ async def _lifespan(state: AppState) -> AsyncIterator[None]:
 
 
 # ----------------------------------------------------------------------- app ---
-async def http_error(request: Request, exc: Exception) -> Response:
+async def starlette_http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own 404 / 405 (unknown path, wrong method, a missing static file) in the
     JSON error shape of service.md instead of plain text."""
     assert isinstance(exc, StarletteHTTPException)
-    code = CODE_FOR_STATUS.get(exc.status_code, "BAD_REQUEST")
-    response = error_response(exc.status_code, code, exc.detail)
+    response = error_response(http_error(exc.status_code, exc.detail))
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
     return response
 
 
+class PublicPaths:
+    """The requests served without a token: health, the officials' static page (its /graphql
+    calls carry the user's token), and GraphiQL's page (GET /graphql from a browser without a
+    query). Everything else goes through auth, rate limit and viewer."""
+
+    def __init__(self, view: BoothgraphGraphQL, *, exact: frozenset[str], prefix: str) -> None:
+        self.view = view
+        self.exact = exact
+        self.prefix = prefix
+
+    def __call__(self, scope: Scope) -> bool:
+        path = scope["path"]
+        return (
+            path in self.exact
+            or path.startswith(self.prefix)
+            or (path == "/graphql" and self.view.is_ide_request(scope))
+        )
+
+
 def create_app(
     settings: Settings | None = None, *, schema: BaseSchema | None = None, clock: Clock = SYSTEM_CLOCK
 ) -> Starlette:
-    """The application. `schema` defaults to the project's schema with graphql_extensions();
-    `clock` is what elections and poll hours take as now (tests inject a FixedClock)."""
+    """The application. `schema` defaults to the project's schema with graphql_extensions()."""
     settings = settings or get_settings()
     state = AppState(settings=settings, secret=settings.secret_for_serving(), clock=clock)
     view = BoothgraphGraphQL(schema if schema is not None else build_schema(settings), state)
+    public = PublicPaths(view, exact=frozenset({"/", "/healthz", "/readyz"}), prefix=WEB_PREFIX)
 
     middleware = [Middleware(AccessLogMiddleware), Middleware(SecurityHeadersMiddleware)]
     if settings.cors_origins:
@@ -517,9 +451,9 @@ def create_app(
             )
         )
     middleware += [
+        Middleware(ErrorResponseMiddleware),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, per_path={"/import": IMPORT_MAX_BODY_BYTES}),
-        Middleware(DatabaseUnavailableMiddleware),
-        Middleware(AuthMiddleware, secret=state.secret, is_public=view.is_public),
+        Middleware(AuthMiddleware, secret=state.secret, is_public=public),
         Middleware(RateLimitMiddleware, limiter=state.limiter),
         Middleware(ViewerMiddleware, connections=state.connections),
     ]
@@ -527,7 +461,7 @@ def create_app(
         Route("/graphql", view),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        *transfer_routes(),
+        *transfer_routes.routes,
         Route("/", lambda request: RedirectResponse(WEB_PREFIX + "/"), methods=["GET"]),
         Mount(WEB_PREFIX, StaticFiles(directory=WEB_DIR, html=True), name="web"),
     ]
@@ -541,7 +475,7 @@ def create_app(
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
-        exception_handlers={StarletteHTTPException: http_error},
+        exception_handlers={StarletteHTTPException: starlette_http_error},
     )
     app.state.boothgraph = state
     return app

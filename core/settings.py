@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     user_pool_share: int = Field(default=0, ge=0)
     max_statements: int = Field(default=200, ge=1)
 
-    # CSV exports (transfer/http.py), per worker process: how many stream at once (each holds a
+    # CSV exports (routes/transfer.py), per worker process: how many stream at once (each holds a
     # pooled connection while it streams), how many per user (more: 429), and how long one chunk
     # may wait for a client that does not read before the stream is cut and its connection freed.
     export_concurrency: int = Field(default=2, ge=1)

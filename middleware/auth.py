@@ -1,4 +1,4 @@
-"""401 UNAUTHENTICATED unless the request carries a valid `Authorization: Bearer <JWT>`
+"""401 UNAUTHENTICATED (raised) unless the request carries a valid `Authorization: Bearer <JWT>`
 (HS256, `sub` and `exp`); else the token's user id goes to `scope["state"]["user_id"]`.
 
 Only the signature and claims are checked here (no database; a token verified once is
@@ -15,10 +15,6 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.auth import TokenVerifier, bearer_token
-from core.errors import Unauthenticated
-from middleware.responses import send_error
-
-CHALLENGE = [(b"www-authenticate", b"Bearer")]
 
 
 class AuthMiddleware:
@@ -31,11 +27,7 @@ class AuthMiddleware:
         if scope["type"] != "http" or self.is_public(scope):
             await self.app(scope, receive, send)
             return
-        try:
-            token = bearer_token(Headers(scope=scope).get("authorization"))
-            user_id = self.tokens.user_id(token)
-        except Unauthenticated as exc:
-            await send_error(send, 401, exc.code, exc.message, CHALLENGE)
-            return
+        # Unauthenticated (401, with its Bearer challenge) rises to middleware/errors.py.
+        user_id = self.tokens.user_id(bearer_token(Headers(scope=scope).get("authorization")))
         scope.setdefault("state", {})["user_id"] = user_id
         await self.app(scope, receive, send)

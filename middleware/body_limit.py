@@ -8,9 +8,8 @@ from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from middleware.responses import ResponseTracker, send_error
-
-CODE = "PAYLOAD_TOO_LARGE"
+from core.errors import BadRequest, PayloadTooLarge
+from middleware.responses import ResponseTracker
 
 
 class BodyTooLarge(BaseException):
@@ -35,11 +34,9 @@ class BodyLimitMiddleware:
                 try:
                     declared = int(value)
                 except ValueError:
-                    await send_error(send, 400, "BAD_REQUEST", "Content-Length is not a number")
-                    return
+                    raise BadRequest("Content-Length is not a number") from None
                 if declared > limit:
-                    await send_error(send, 413, CODE, too_large)
-                    return
+                    raise PayloadTooLarge(too_large)
 
         received = 0
 
@@ -57,4 +54,4 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracker)
         except BodyTooLarge:
             if not tracker.started:
-                await send_error(send, 413, CODE, too_large)
+                raise PayloadTooLarge(too_large) from None

@@ -3,14 +3,10 @@ per user id, per worker process). Requests without a user (public routes) are no
 
 from __future__ import annotations
 
-import math
-
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from core.errors import RateLimited
 from core.ratelimit import RateLimiter
-from middleware.responses import send_error
-
-CODE = "RATE_LIMITED"
 
 
 class RateLimitMiddleware:
@@ -23,13 +19,5 @@ class RateLimitMiddleware:
         if user_id is not None:
             wait = self.limiter.acquire(user_id)
             if wait > 0:
-                seconds = max(1, math.ceil(wait))
-                await send_error(
-                    send,
-                    429,
-                    CODE,
-                    f"Too many requests; retry in {seconds} s",
-                    [(b"retry-after", str(seconds).encode())],
-                )
-                return
+                raise RateLimited.after(wait)
         await self.app(scope, receive, send)

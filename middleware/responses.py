@@ -1,34 +1,23 @@
-"""The JSON error body every middleware answers with: the GraphQL error shape, so a client
-reads a 401, 413, 429 or 503 the same way it reads a GraphQL error."""
+"""The one renderer of an error answer: a `core.errors` class becomes its HTTP status, its
+headers and the GraphQL error shape (service.md), so a client reads a 401, 404, 413, 429 or 503
+the same way it reads a GraphQL error."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import orjson
+from starlette.responses import Response
 from starlette.types import Message, Send
 
+from core.errors import BoothgraphError
 
-def error_body(code: str, message: str) -> bytes:
-    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+_JSON_SCALARS = (str, int, float, bool, type(None), list)
 
 
-async def send_error(
-    send: Send, status: int, code: str, message: str, headers: Iterable[tuple[bytes, bytes]] = ()
-) -> None:
-    body = error_body(code, message)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+def error_response(error: BoothgraphError) -> Response:
+    """{"errors":[{"message":…,"extensions":{"code":…, …}}]} with the error's status and headers."""
+    extensions = {k: v for k, v in error.extensions.items() if isinstance(v, _JSON_SCALARS)}
+    body = orjson.dumps({"errors": [{"message": error.message, "extensions": extensions}]})
+    return Response(body, status_code=error.status, media_type="application/json", headers=error.headers())
 
 
 class ResponseTracker:

@@ -9,9 +9,8 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.connections import ConnectionGate
+from core.errors import Unauthenticated
 from core.viewer import load_viewer
-from middleware.auth import CHALLENGE
-from middleware.responses import send_error
 
 
 class ViewerMiddleware:
@@ -24,12 +23,11 @@ class ViewerMiddleware:
         if user_id is None:
             await self.app(scope, receive, send)
             return
-        # A database that is down or too slow raises here: DatabaseUnavailableMiddleware
+        # A database that is down or too slow raises here: ErrorResponseMiddleware
         # (outside this one) turns that into 503.
         async with self.connections.acquire(user_id) as conn:
             viewer = await load_viewer(conn, user_id)
         if viewer is None:
-            await send_error(send, 401, "UNAUTHENTICATED", "The token's user does not exist", CHALLENGE)
-            return
+            raise Unauthenticated("The token's user does not exist")
         scope["state"]["viewer"] = viewer
         await self.app(scope, receive, send)

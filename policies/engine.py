@@ -53,6 +53,14 @@ class Cover:
 
     units: tuple[UnitPlace, ...]
 
+    @classmethod
+    def of(cls, places: Iterable[UnitPlace]) -> Cover:
+        """The cover of these units: duplicates and units lying inside another dropped, the rest
+        by (depth, id). The one place a cover is built from loose units."""
+        distinct = {p.id: p for p in places}.values()
+        kept = [p for p in distinct if not any(p is not o and p.is_under(o) for o in distinct)]
+        return cls(tuple(sorted(kept, key=lambda p: (p.level.depth, p.id))))
+
     @property
     def empty(self) -> bool:
         return not self.units
@@ -170,13 +178,7 @@ class PolicyEngine:
             place = assignment.unit
             if place.id not in granted and self._enforcer.enforce(viewer.user_id, place.path, permission):
                 granted[place.id] = place
-        kept = tuple(
-            sorted(
-                (p for p in granted.values() if not any(p is not o and p.is_under(o) for o in granted.values())),
-                key=lambda p: (p.level.depth, p.id),
-            )
-        )
-        cover = Cover(kept)
+        cover = Cover.of(granted.values())
         self._cache[key] = cover
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)

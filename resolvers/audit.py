@@ -12,9 +12,13 @@ from typing import Any
 import asyncpg
 
 from policies import Cover
-from resolvers.cursors import CursorCodec, Page, ReadContext, binding, validate_first
-from resolvers.guard import check_text, find_unit, visible_cover
+from resolvers.context import ReadContext
+from resolvers.cursors import CursorCodec, binding, validate_first
+from resolvers.input_checks import check_text
+from resolvers.page import Page
+from resolvers.places import find_unit
 from resolvers.scope import SqlParams, scope_condition
+from resolvers.visibility import visible_cover
 
 # service.md's audit actions, and those added since.
 ACTIONS = frozenset(

@@ -1,5 +1,5 @@
-"""Opaque global ids, tamper-proof keyset cursors, `first` validation, and the Page every list
-resolver returns.
+"""Opaque global ids, tamper-proof keyset cursors and `first` validation (the Page a list resolver
+returns: resolvers/page.py).
 
 Global ids are base64 of "Type:pk" (Relay style). They are not secret: whoever holds one still
 gets the object only through the scope, so a guessed or replayed id of something out of scope
@@ -25,19 +25,11 @@ import hmac
 import json
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any
 
-import asyncpg
-
-from core.clock import Clock
 from core.errors import BadUserInput
 from core.settings import Settings
-from core.viewer import Viewer
-from policies import Cover, PolicyEngine
-from resolvers.redaction import ReadLog
-from resolvers.unit_keys import UnitKeys
 
 MAX_FIRST = 500
 MAX_CURSOR_CHARS = 1024
@@ -45,53 +37,6 @@ NODE_TYPES = frozenset({"Unit", "Voter", "Campaign", "CallAssignment", "CallLog"
 _PG_BIGINT_MAX = 2**63 - 1
 
 _PROCESS_KEY = secrets.token_bytes(32)
-
-T = TypeVar("T")
-
-
-class ReadContext(Protocol):
-    """What resolvers need of a request (schema.context.Context satisfies it)."""
-
-    pool: asyncpg.Pool
-    settings: Settings
-    policy: PolicyEngine
-    viewer: Viewer
-    read_log: ReadLog
-    memo: dict[Any, Any]
-    unit_keys: UnitKeys
-    clock: Clock
-
-    def cover(self, permission: str) -> Cover: ...
-
-
-@dataclass(slots=True)
-class Page(Generic[T]):
-    """One page of a keyset connection: items with their cursors; `total` only when asked.
-
-    Cursors are either given (`cursors`, one per item) or encoded on demand from the items'
-    keyset values (`keys` with `codec`), so a page whose edge cursors nobody selects signs one
-    cursor (endCursor), not fifty."""
-
-    items: list[T] = field(default_factory=list)
-    cursors: list[str] = field(default_factory=list)
-    has_next: bool = False
-    total: int = 0
-    keys: list[Sequence[Any]] = field(default_factory=list)
-    codec: CursorCodec | None = None
-
-    def cursor(self, index: int) -> str:
-        if self.cursors:
-            return self.cursors[index]
-        assert self.codec is not None
-        return self.codec.encode(self.keys[index])
-
-    @property
-    def start_cursor(self) -> str | None:
-        return self.cursor(0) if self.items else None
-
-    @property
-    def end_cursor(self) -> str | None:
-        return self.cursor(len(self.items) - 1) if self.items else None
 
 
 # ----------------------------------------------------------------- global ids ---

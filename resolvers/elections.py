@@ -31,10 +31,12 @@ from core.settings import Settings
 from core.viewer import UNIT_PLACE_COLUMNS, UnitPlace, Viewer, unit_place
 from policies import Cover, PolicyEngine
 from resolvers import audit
-from resolvers.cursors import ReadContext
-from resolvers.guard import check_text, in_transaction, parse_date, visible_cover
+from resolvers.context import ReadContext
+from resolvers.input_checks import check_text, parse_date
 from resolvers.model_code import local_today
 from resolvers.scope import SqlParams, line_condition
+from resolvers.unit_of_work import in_transaction
+from resolvers.visibility import visible_cover
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 MAX_PHASES = 2_000

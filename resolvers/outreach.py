@@ -25,7 +25,7 @@ Who sees what (access-policy.md, and the choices made where it is silent):
   list at once (`leave_call_lists`): their entries and the calls logged on them are deleted, so
   progress and the outreach rollups no longer count them.
 
-Reads take the request context (resolvers.cursors.ReadContext); mutations take (conn, viewer,
+Reads take the request context (resolvers.context.ReadContext); mutations take (conn, viewer,
 policy) and run in one transaction with their audit entry.
 """
 
@@ -45,16 +45,21 @@ from core.viewer import UnitPlace, Viewer, load_viewer, unit_place
 from models import CallOutcome
 from policies import Cover, PolicyEngine
 from resolvers import audit, model_code
-from resolvers.cursors import CursorCodec, Page, ReadContext, binding, validate_first
-from resolvers.guard import check_enum, check_text, find_unit, in_transaction, parse_date, visible_cover
+from resolvers.call_logs import CALL_LOG_COLUMNS, CallLogRow, call_log_of
+from resolvers.context import ReadContext
+from resolvers.cursors import CursorCodec, binding, validate_first
+from resolvers.input_checks import check_enum, check_text, parse_date
+from resolvers.page import Page
+from resolvers.places import find_unit
 from resolvers.redaction import VoterVisibility
 from resolvers.scope import SqlParams, scope_condition, under_condition
+from resolvers.unit_of_work import in_transaction
 from resolvers.units import UnitRow
+from resolvers.visibility import OPEN, has_own_entries, own_entries, require_visible, visible_cover
 from resolvers.voters import (
     NO_FILTER,
     SCHEMES_JOIN,
     VOTER_COLUMNS,
-    CallLogRow,
     VoterFilterArgs,
     VoterRecord,
     Want,
@@ -65,7 +70,6 @@ from resolvers.voters import (
 MAX_ASSIGN = 10_000
 OUTCOMES = [o.value for o in CallOutcome]
 PURPOSES = ("FEEDBACK", "BENEFIT_REGISTRATION")
-OPEN = "(c.opens_on <= current_date and current_date <= c.closes_on)"
 NOTHING = Cover(())
 CALL_LIST_VIEW = VoterVisibility(contact=NOTHING, sensitive=NOTHING)
 
@@ -126,19 +130,7 @@ cu.district_id as cu_district_id, cu.mandal_id as cu_mandal_id, cu.booth_id as c
 """
 CAMPAIGN_FROM = "from campaigns c join units cu on cu.id = c.unit_id"
 
-LOG_COLUMNS = (
-    "id",
-    "voter_id",
-    "outcome",
-    "problems",
-    "benefit_received",
-    "desired_benefit",
-    "satisfaction",
-    "notes",
-    "called_at",
-    "caller_id",
-)
-LOG_SELECT = ", ".join(f"l.{c} as l__{c}" for c in LOG_COLUMNS)
+LOG_SELECT = ", ".join(f"l.{c} as l__{c}" for c in CALL_LOG_COLUMNS)
 
 
 def _campaign_place(r: Mapping[str, Any]) -> UnitPlace:
@@ -168,42 +160,13 @@ def _campaign(r: Mapping[str, Any], manage: Cover) -> CampaignRow:
 def _log(r: Mapping[str, Any]) -> CallLogRow | None:
     if r["l__id"] is None:
         return None
-    return CallLogRow(**{c: r[f"l__{c}"] for c in LOG_COLUMNS})
+    return call_log_of(r, "l__")
 
 
 def _call_list_voter(ctx: ReadContext, r: Mapping[str, Any], want: Want) -> VoterRecord:
     """The voter as a caller sees it on their list: phone in clear, nothing sensitive. `want`:
     what the selection asks for, so that a list read without phones audits no phone read."""
     return voter_record(ctx, r, CALL_LIST_VIEW, want, on_call_list=True)
-
-
-# -------------------------------------------------------------------- visibility ---
-def _callable_condition(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> str:
-    """The entry (aliases ca, c, v) is one the viewer may work as its caller: their own, not
-    assigned by themselves, of an open campaign, of a voter under their outreach.call cover
-    whose consent is not DENIED. A voter under both the campaign's unit and the caller's cover
-    puts the campaign on the caller's line, so no separate condition on the campaign's unit."""
-    reach = scope_condition(policy.cover(viewer, "outreach.call"), params, "v")
-    if reach == "false":
-        return "false"
-    me = params.add(viewer.user_id)
-    return f"ca.caller_id = {me} and ca.assigned_by <> {me} and {OPEN} and v.contact_consent <> 'DENIED' and {reach}"
-
-
-def own_entries(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> str:
-    """The entries a caller may see (aliases ca, c, cu, v): `_callable_condition`."""
-    return _callable_condition(viewer, policy, params)
-
-
-def has_own_entries(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> str:
-    """The campaign (aliases c, cu) holds entries the viewer may see as its caller."""
-    own = _callable_condition(viewer, policy, params)
-    if own == "false":
-        return "false"
-    return (
-        "exists (select 1 from call_assignments ca join voters v on v.id = ca.voter_id"
-        f" where ca.campaign_id = c.id and {own})"
-    )
 
 
 async def leave_call_lists(conn: asyncpg.Connection, *, voter_id: int) -> int:
@@ -257,11 +220,14 @@ async def create_campaign(
     unknown = [c for c in codes if c not in known]
     if unknown:
         raise BadUserInput(f"Unknown scheme codes: {', '.join(unknown)}", argument="schemes")
-    place = await find_unit(conn, unit)
-    if place is None or not visible_cover(viewer).covers(place):
-        raise NotFound("No such unit")
-    if not policy.allows(viewer, "outreach.manage", place):
-        raise Forbidden("You may not manage outreach in this unit")
+    place = require_visible(
+        viewer,
+        policy,
+        await find_unit(conn, unit),
+        "outreach.manage",
+        absent="No such unit",
+        refused="You may not manage outreach in this unit",
+    )
     if purpose == "BENEFIT_REGISTRATION":
         election = await model_code.election_in_force(conn, place, opens, closes)
         if election is not None:
@@ -305,10 +271,14 @@ async def _managed_campaign(
     if row is None:
         raise NotFound("No such campaign")
     campaign = _campaign(row, policy.cover(viewer, "outreach.manage"))
-    if not visible_cover(viewer).covers(campaign.unit.place):
-        raise NotFound("No such campaign")
-    if not campaign.managed:
-        raise Forbidden("You may not manage this campaign")
+    require_visible(
+        viewer,
+        policy,
+        campaign.unit.place,
+        "outreach.manage",
+        absent="No such campaign",
+        refused="You may not manage this campaign",
+    )
     return campaign
 
 

@@ -33,7 +33,10 @@ from core.errors import BadUserInput, Forbidden, NotFound
 from core.viewer import AssignedRole, UnitPlace, Viewer, load_viewer, unit_place
 from policies import PolicyEngine
 from resolvers import audit
-from resolvers.guard import check_text, find_unit, in_transaction, parse_id, visible_cover
+from resolvers.input_checks import check_text, parse_id
+from resolvers.places import find_unit
+from resolvers.unit_of_work import in_transaction
+from resolvers.visibility import visible_cover
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.viewer import UnitPlace
-from resolvers.cursors import ReadContext
+from resolvers.context import ReadContext
 from resolvers.scope import SqlParams, scope_condition
 from resolvers.units import UnitRow
 

@@ -25,10 +25,11 @@ from core.viewer import Viewer
 from models import CasteCategory, ContactConsent, EconomicStatus
 from policies import PolicyEngine
 from resolvers import audit, outreach
-from resolvers.cursors import ReadContext
-from resolvers.guard import check_enum, check_phone, check_text, in_transaction, parse_date
+from resolvers.context import ReadContext
+from resolvers.input_checks import check_enum, check_phone, check_text, parse_date
 from resolvers.redaction import voter_ancestors
 from resolvers.scope import SqlParams, scope_condition
+from resolvers.unit_of_work import in_transaction
 from resolvers.voters import VoterRecord, Want, voter_by_id
 
 # GraphQL input name -> column

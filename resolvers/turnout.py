@@ -44,13 +44,16 @@ from core.settings import Settings
 from core.viewer import UNIT_PLACE_COLUMNS, UnitPlace, Viewer, unit_place
 from policies import Cover, PolicyEngine
 from resolvers import audit
-from resolvers.cursors import CursorCodec, Page, ReadContext, binding, validate_first
+from resolvers.context import ReadContext
+from resolvers.cursors import CursorCodec, binding, validate_first
 from resolvers.elections import ElectionRow, election_by_code
-from resolvers.guard import check_text, visible_cover
+from resolvers.input_checks import check_text
 from resolvers.model_code import local_now
+from resolvers.page import Page
 from resolvers.redaction import VoterVisibility
 from resolvers.scope import SqlParams, scope_condition, under_condition
 from resolvers.stats import KEY_ORDER, BucketData
+from resolvers.visibility import visible_cover
 from resolvers.voters import NO_SCHEMES, SCHEMES_JOIN, VOTER_COLUMNS, VoterRecord, Want, record_of, redacted_row
 
 MAX_SERIALS = 100

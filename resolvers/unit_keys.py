@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncpg
 
 from models import Level
+from resolvers.places import find_unit
 
 UnitKey = tuple[int, Level]
 
@@ -36,9 +37,9 @@ class UnitKeys:
         an import may create it)."""
         key = self._keys.get(code)
         if key is None:
-            row = await pool.fetchrow("select id, level from units where code = $1", code)
-            if row is None:
+            place = await find_unit(pool, code)
+            if place is None:
                 return None
-            key = (row["id"], Level(row["level"]))
+            key = (place.id, place.level)
             self.put(code, key)
         return key

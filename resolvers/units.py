@@ -15,7 +15,10 @@ from typing import Any
 from core.viewer import UnitPlace, unit_place
 from models import Level
 from policies import Cover
-from resolvers.cursors import CursorCodec, Page, ReadContext, binding, like_prefix, validate_first
+from resolvers.context import ReadContext
+from resolvers.cursors import CursorCodec, binding, like_prefix, validate_first
+from resolvers.page import Page
+from resolvers.places import find_unit
 from resolvers.scope import SqlParams, scope_condition
 
 UNIT_COLUMNS = (
@@ -93,12 +96,7 @@ async def place_by_code(ctx: ReadContext, code: str) -> UnitPlace | None:
     ANDed with a scope condition; never hand anything of it to the client."""
     key = ("place_by_code", code)
     if key not in ctx.memo:
-        row = await ctx.pool.fetchrow(
-            "select u.id, u.code, u.level, u.path, u.state_id, u.region_id, u.district_id, u.mandal_id, u.booth_id "
-            "from units u where u.code = $1",
-            code,
-        )
-        ctx.memo[key] = unit_place(row) if row else None
+        ctx.memo[key] = await find_unit(ctx.pool, code)
     return ctx.memo[key]
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from core.viewer import AssignedRole, UnitPlace
-from resolvers.cursors import ReadContext
+from policies import Cover
+from resolvers.context import ReadContext
 from resolvers.units import UnitRow, units_unscoped
 
 
 def root_places(assignments: tuple[AssignedRole, ...]) -> list[UnitPlace]:
     """The assigned units not under another assigned unit (whatever the roles)."""
-    places = {a.unit.id: a.unit for a in assignments}
-    return [p for p in places.values() if not any(o is not p and p.is_under(o) for o in places.values())]
+    return list(Cover.of(a.unit for a in assignments).units)
 
 
 async def roots(ctx: ReadContext) -> list[UnitRow]:

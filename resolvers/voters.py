@@ -1,13 +1,15 @@
-"""Voters for a viewer: the keyset list, single lookups, and the call logs hanging off a voter.
+"""Voters for a viewer: the keyset list and single lookups.
 
 Visibility of a voter row:
 - lists (`voters`, `Unit.voters`): scope_condition over the viewer's voter.read cover, ANDed
   with under_condition of the unit asked for;
 - single lookups (`voter(epicNumber)`, `node(id)`): the same, OR'ed in SQL with the call-list arm:
-  the voter is on one of the viewer's own call lists as resolvers.outreach.own_entries shows it
+  the voter is on one of the viewer's own call lists as resolvers.visibility.own_entries shows it
   (an open campaign, the voter under the viewer's outreach.call cover, not self-assigned). Such
   a voter's phone is in clear (redaction's on_call_list); nothing sensitive comes with it unless
   voter.read_sensitive covers it. Lists use the same arm for the phone only.
+
+Call logs hanging off a voter: resolvers.call_logs.
 
 One statement per page: the voter columns, the booth's unit columns and (when selected) the
 schemes as array aggregates, first+1 rows for hasNextPage. totalCount only when selected: from
@@ -18,19 +20,21 @@ went out in clear is noted in ctx.read_log.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
-from core.errors import BadUserInput, Forbidden
+from core.errors import Forbidden
 from core.viewer import UnitPlace
 from models import Level
 from policies import Cover
-from resolvers.cursors import CursorCodec, Page, ReadContext, binding, like_prefix, validate_first
-from resolvers.guard import visible_at_or_above, visible_cover
+from resolvers.context import ReadContext
+from resolvers.cursors import CursorCodec, binding, like_prefix, validate_first
+from resolvers.page import Page
 from resolvers.redaction import RedactedVoter, VoterVisibility, redact_voter
 from resolvers.scope import SqlParams, scope_condition, under_condition, under_unit
 from resolvers.units import UnitRow, place_by_code
+from resolvers.visibility import call_list_arm, visible_at_or_above, visible_cover
 
 ORDERS: dict[str, tuple[tuple[str, ...], tuple[type, ...]]] = {
     # order kind -> (SQL keys, JSON types of the cursor values); every order ends with the pk
@@ -60,7 +64,6 @@ NO_SCHEMES = (
     "null::date[] as scheme_since"
 )
 
-_BIGINT_MAX = 2**63 - 1
 T = TypeVar("T")
 
 
@@ -137,20 +140,6 @@ class VoterRecord:
     schemes: list[SchemeGrant]
 
 
-@dataclass(slots=True)
-class CallLogRow:
-    id: int
-    voter_id: int
-    outcome: str
-    problems: str | None
-    benefit_received: bool | None
-    desired_benefit: str | None
-    satisfaction: int | None
-    notes: str | None
-    called_at: dt.datetime
-    caller_id: str
-
-
 # ------------------------------------------------------------------ helpers ---
 def booth_of(row: Mapping[str, Any]) -> UnitRow:
     """The booth unit of a voter row, from the joined booth columns (no query)."""
@@ -178,25 +167,6 @@ def schemes_of(row: Mapping[str, Any]) -> list[SchemeGrant]:
 
 def _visibility(ctx: ReadContext) -> VoterVisibility:
     return VoterVisibility(contact=ctx.cover("voter.read_contact"), sensitive=ctx.cover("voter.read_sensitive"))
-
-
-def _call_list_arm(ctx: ReadContext, params: SqlParams) -> str:
-    """The voter (alias v) is one of the viewer's own call-list entries that the outreach module
-    shows them (resolvers.outreach.own_entries: an open campaign, the voter under the viewer's
-    outreach.call cover, consent not DENIED, not assigned by the viewer themselves); `false` when
-    the viewer holds no outreach.call. Lists (`voters(unit:)`) use it for the phone in clear, so
-    it never reaches further than the call list itself."""
-    if ctx.cover("outreach.call").empty:
-        return "false"
-    from resolvers import outreach  # imports this module: import at call time
-
-    own = outreach.own_entries(ctx.viewer, ctx.policy, params)
-    if own == "false":
-        return "false"
-    return (
-        "exists (select 1 from call_assignments ca join campaigns c on c.id = ca.campaign_id "
-        f"join units cu on cu.id = c.unit_id where ca.voter_id = v.id and {own})"
-    )
 
 
 def redacted_row(
@@ -310,6 +280,71 @@ def check_sensitive_filter(ctx: ReadContext, filt: VoterFilterArgs, reach: Cover
 
 
 # --------------------------------------------------------------------- lists ---
+@dataclass(slots=True)
+class VoterReach:
+    """Which voters a list may return: `cover` (the voter.read cover, within the unit asked for)
+    and `where`, the SQL conditions (alias v, values in `params`) that select exactly them."""
+
+    cover: Cover
+    where: list[str]
+    params: SqlParams
+
+
+async def voter_reach(
+    ctx: ReadContext, *, unit: UnitPlace | str | None, filt: VoterFilterArgs, want: Want
+) -> VoterReach | None:
+    """The reach of a voter list under `unit` (a place or a code) with this filter; None when the
+    list is empty whatever else is asked (no voter.read, an absent or invisible unit, nothing of
+    the cover under the unit). FORBIDDEN for a sensitive filter the viewer may not use there."""
+    read = ctx.cover("voter.read")
+    if read.empty:
+        return None
+    params = SqlParams()
+    if isinstance(unit, str) and not filt.sensitive and not want.total:
+        # Nothing here needs to know where the unit sits: its id and level (which never change)
+        # make the "under" condition, ANDed with the whole voter.read scope.
+        key = await ctx.unit_keys.find(ctx.pool, unit)
+        if key is None:
+            return None
+        # Visible (service.md) = under an assignment of the viewer. For a voter under the unit,
+        # being under an assignment at the unit's level or above is the same as the unit being
+        # under it; deeper assignments never make the unit visible (an ancestor is empty).
+        above = visible_at_or_above(ctx.viewer, key[1])
+        if above.empty:
+            return None
+        reach = VoterReach(read, [scope_condition(read, params, "v"), under_unit(*key, params, "v")], params)
+        if not all(above.covers(u) for u in read.units):  # else the read scope implies it
+            reach.where.append(scope_condition(above, params, "v"))
+    else:
+        place = await place_by_code(ctx, unit) if isinstance(unit, str) else unit
+        if place is not None and not visible_cover(ctx.viewer).covers(place):
+            return None  # an invisible unit (an ancestor of the scope included) is empty, whatever the filter
+        if isinstance(unit, str) and place is None:
+            return None
+        cover = read.within(place) if place is not None else read
+        check_sensitive_filter(ctx, filt, cover)
+        if cover.empty:
+            return None
+        reach = VoterReach(cover, [scope_condition(cover, params, "v")], params)
+        if place is not None and cover.units != (place,):
+            reach.where.append(under_condition(place, params, "v"))
+    reach.where += filter_conditions(filt, params)
+    return reach
+
+
+async def voters_total(ctx: ReadContext, reach: VoterReach, filt: VoterFilterArgs) -> int:
+    """totalCount: from unit_rollups without a filter (one index lookup per unit), else count(*)."""
+    if filt.empty:
+        return await ctx.pool.fetchval(
+            "select coalesce(sum(n), 0)::bigint from unit_rollups "
+            "where unit_id = any($1::int[]) and dim = 'voters' and key = ''",
+            [u.id for u in reach.cover.units],
+        )
+    return await ctx.pool.fetchval(
+        f"select count(*) from voters v where {' and '.join(reach.where)}", *reach.params.values
+    )
+
+
 async def voters_page(
     ctx: ReadContext,
     *,
@@ -322,9 +357,9 @@ async def voters_page(
     build: Callable[[Mapping[str, Any], RedactedVoter], T] | None = None,
 ) -> Page[T]:
     """Voters inside the viewer's voter.read cover; with `unit` (a place or a code), only those
-    under it, none when it is absent or not visible. Each item is `build(row, its redacted
-    fields)`, by default a VoterRecord (`record_of`): the schema builds its own objects straight
-    from the rows, one object per voter on the hot list."""
+    under it, none when it is absent or not visible (`voter_reach`). Each item is `build(row, its
+    redacted fields)`, by default a VoterRecord (`record_of`): the schema builds its own objects
+    straight from the rows, one object per voter on the hot list."""
     n = validate_first(first, 50)
     keys, key_types = ORDERS[order]
     unit_code = unit if isinstance(unit, str) else unit.code if unit is not None else None
@@ -332,60 +367,19 @@ async def voters_page(
     start = codec.decode(after, key_types)
     page: Page[T] = Page()
 
-    read = ctx.cover("voter.read")
-    if read.empty:
+    reach = await voter_reach(ctx, unit=unit, filt=filt, want=want)
+    if reach is None:
         return page
-    params = SqlParams()
-    if isinstance(unit, str) and not filt.sensitive and not want.total:
-        # Nothing here needs to know where the unit sits: its id and level (which never change)
-        # make the "under" condition, ANDed with the whole voter.read scope.
-        key = await ctx.unit_keys.find(ctx.pool, unit)
-        if key is None:
-            return page
-        # Visible (service.md) = under an assignment of the viewer. For a voter under the unit,
-        # being under an assignment at the unit's level or above is the same as the unit being
-        # under it; deeper assignments never make the unit visible (an ancestor is empty).
-        above = visible_at_or_above(ctx.viewer, key[1])
-        if above.empty:
-            return page
-        reach = read
-        where = [scope_condition(read, params, "v"), under_unit(*key, params, "v")]
-        if not all(above.covers(u) for u in read.units):  # else the read scope implies it
-            where.append(scope_condition(above, params, "v"))
-    else:
-        place = await place_by_code(ctx, unit) if isinstance(unit, str) else unit
-        if place is not None and not visible_cover(ctx.viewer).covers(place):
-            return page  # an invisible unit (an ancestor of the scope included) is empty, whatever the filter
-        if isinstance(unit, str) and place is None:
-            return page
-        reach = read.within(place) if place is not None else read
-        check_sensitive_filter(ctx, filt, reach)
-        if reach.empty:
-            return page
-        where = [scope_condition(reach, params, "v")]
-        if place is not None and reach.units != (place,):
-            where.append(under_condition(place, params, "v"))
-    where += filter_conditions(filt, params)
-
     if want.total:
-        if filt.empty:
-            ids = [u.id for u in reach.units]
-            page.total = await ctx.pool.fetchval(
-                "select coalesce(sum(n), 0)::bigint from unit_rollups "
-                "where unit_id = any($1::int[]) and dim = 'voters' and key = ''",
-                ids,
-            )
-        else:
-            page.total = await ctx.pool.fetchval(
-                f"select count(*) from voters v where {' and '.join(where)}", *params.values
-            )
+        page.total = await voters_total(ctx, reach, filt)
     if not want.page:
         return page
 
+    params, where = reach.params, reach.where
     if start is not None:
         placeholders = ", ".join(params.add(v) for v in start)
         where.append(f"({', '.join(keys)}) > ({placeholders})")
-    on_call_list = _call_list_arm(ctx, params) if want.phone else "false"
+    on_call_list = call_list_arm(ctx, params) if want.phone else "false"
     limit = params.add(n + 1)
     sql = (
         f"select {VOTER_COLUMNS}, {on_call_list} as on_call_list, lower(v.name) as sort_name, "
@@ -414,7 +408,7 @@ async def voters_page(
 async def _single(ctx: ReadContext, column: str, value: Any, want: Want) -> VoterRecord | None:
     params = SqlParams(value)
     read = scope_condition(ctx.cover("voter.read"), params, "v")
-    arm = _call_list_arm(ctx, params)
+    arm = call_list_arm(ctx, params)
     if read == "false" and arm == "false":
         return None
     visible = read if arm == "false" else arm if read == "false" else f"({read} or {arm})"
@@ -437,100 +431,6 @@ async def voter_by_epic(ctx: ReadContext, epic_number: str, want: Want = Want())
 
 async def voter_by_id(ctx: ReadContext, voter_id: int, want: Want = Want()) -> VoterRecord | None:
     return await _single(ctx, "id", voter_id, want)
-
-
-# --------------------------------------------------------------- call logs ---
-def call_log_condition(ctx: ReadContext, params: SqlParams, log_alias: str = "cl", voter_alias: str = "v") -> str:
-    """Call logs a viewer may read: of voters under the viewer's outreach.manage cover, and the
-    viewer's own calls of voters still under their outreach.call cover (a revoked caller loses
-    their past logs at once, as they lose their list)."""
-    manage = scope_condition(ctx.cover("outreach.manage"), params, voter_alias)
-    reach = scope_condition(ctx.cover("outreach.call"), params, voter_alias)
-    own = "false" if reach == "false" else f"({log_alias}.caller_id = {params.add(ctx.viewer.user_id)} and {reach})"
-    if manage == "false":
-        return own
-    return f"({manage} or {own})"
-
-
-async def calls_for_voters(
-    ctx: ReadContext, voter_ids: Sequence[int], first: int | None, after: str | None
-) -> dict[int, Page[CallLogRow] | BadUserInput]:
-    """Each voter's call logs readable by the viewer, newest first, for all voters in one
-    statement. A cursor belongs to one voter's list: under another voter it is BAD_USER_INPUT."""
-    n = validate_first(first, 20)
-    result: dict[int, Page[CallLogRow] | BadUserInput] = {}
-    codecs: dict[int, CursorCodec] = {}
-    starts: dict[int, int] = {}
-    for vid in voter_ids:
-        codecs[vid] = CursorCodec(ctx.settings, "voter:calls", binding(ctx.viewer.user_id, vid))
-        try:
-            start = codecs[vid].decode(after, (int,))
-        except BadUserInput as exc:
-            result[vid] = exc
-            continue
-        starts[vid] = start[0] if start else _BIGINT_MAX
-        result[vid] = Page()
-    if not starts:
-        return result
-    params = SqlParams(list(starts), list(starts.values()))
-    visible = call_log_condition(ctx, params)
-    limit = params.add(n + 1)
-    rows = await ctx.pool.fetch(
-        f"""select * from (
-                select cl.id, cl.voter_id, cl.outcome, cl.problems, cl.benefit_received, cl.desired_benefit,
-                       cl.satisfaction, cl.notes, cl.called_at, cl.caller_id, s.start,
-                       count(*) over (partition by cl.voter_id) as total,
-                       row_number() over (partition by cl.voter_id order by cl.id desc) as newest,
-                       count(*) filter (where cl.id < s.start) over (
-                           partition by cl.voter_id order by cl.id desc rows between unbounded preceding and current row
-                       ) as rn
-                from unnest($1::bigint[], $2::bigint[]) s(voter_id, start)
-                join call_logs cl on cl.voter_id = s.voter_id
-                join voters v on v.id = cl.voter_id
-                where {visible}
-            ) t where (id < start and rn <= {limit}) or newest = 1 order by voter_id, id desc""",
-        *params.values,
-    )
-    for row in rows:
-        page = result[row["voter_id"]]
-        assert isinstance(page, Page)
-        page.total = row["total"]
-        if row["id"] >= row["start"]:
-            continue  # a row before the cursor, fetched only to carry the total
-        if row["rn"] > n:
-            page.has_next = True
-            continue
-        page.items.append(_call_log(row))
-        page.cursors.append(codecs[row["voter_id"]].encode([row["id"]]))
-    return result
-
-
-def _call_log(row: Mapping[str, Any]) -> CallLogRow:
-    return CallLogRow(
-        id=row["id"],
-        voter_id=row["voter_id"],
-        outcome=row["outcome"],
-        problems=row["problems"],
-        benefit_received=row["benefit_received"],
-        desired_benefit=row["desired_benefit"],
-        satisfaction=row["satisfaction"],
-        notes=row["notes"],
-        called_at=row["called_at"],
-        caller_id=row["caller_id"],
-    )
-
-
-async def call_log_by_id(ctx: ReadContext, log_id: int) -> CallLogRow | None:
-    """One call log when the viewer may read it and sees its voter (node(id))."""
-    params = SqlParams(log_id)
-    visible = call_log_condition(ctx, params)
-    row = await ctx.pool.fetchrow(
-        "select cl.id, cl.voter_id, cl.outcome, cl.problems, cl.benefit_received, cl.desired_benefit, "
-        "cl.satisfaction, cl.notes, cl.called_at, cl.caller_id "
-        f"from call_logs cl join voters v on v.id = cl.voter_id where cl.id = $1 and {visible}",
-        *params.values,
-    )
-    return _call_log(row) if row else None
 
 
 async def all_schemes(ctx: ReadContext) -> list[SchemeGrant]:

@@ -14,6 +14,7 @@ from resolvers import elections as election_resolvers
 from resolvers import turnout as turnout_resolvers
 from resolvers.elections import ElectionRow, PhaseInput
 from resolvers.model_code import local_today
+from resolvers.unit_of_work import run_mutation
 from schema.enums import Level
 from schema.relay import connection_selection, page_info
 from schema.stats import Bucket, buckets
@@ -227,36 +228,30 @@ class ElectionQuery:
 class ElectionMutation:
     @strawberry.mutation(description="Needs election.manage over every unit of the phases.")
     async def create_election(self, info: strawberry.Info, input: ElectionInput) -> Election:
-        ctx = info.context
-        async with ctx.pool.acquire() as conn:
-            row = await election_resolvers.create_election(
-                conn,
-                ctx.viewer,
-                ctx.policy,
-                code=input.code,
-                name=input.name,
-                name_hi=input.name_hi,
-                model_code_from=input.model_code_from,
-                counting_on=input.counting_on,
-                phases=_phases(input.phases) or [],
-            )
+        row = await run_mutation(
+            info.context,
+            election_resolvers.create_election,
+            code=input.code,
+            name=input.name,
+            name_hi=input.name_hi,
+            model_code_from=input.model_code_from,
+            counting_on=input.counting_on,
+            phases=_phases(input.phases) or [],
+        )
         return election_from_row(row, info)
 
     @strawberry.mutation(description="Needs election.manage over every unit the election covers, before and after.")
     async def update_election(self, info: strawberry.Info, code: str, input: ElectionUpdateInput) -> Election:
-        ctx = info.context
-        async with ctx.pool.acquire() as conn:
-            row = await election_resolvers.update_election(
-                conn,
-                ctx.viewer,
-                ctx.policy,
-                code=code,
-                name=input.name,
-                name_hi=input.name_hi,
-                model_code_from=input.model_code_from,
-                counting_on=input.counting_on,
-                phases=_phases(input.phases),
-            )
+        row = await run_mutation(
+            info.context,
+            election_resolvers.update_election,
+            code=code,
+            name=input.name,
+            name_hi=input.name_hi,
+            model_code_from=input.model_code_from,
+            counting_on=input.counting_on,
+            phases=_phases(input.phases),
+        )
         return election_from_row(row, info)
 
     @strawberry.mutation(
@@ -264,8 +259,8 @@ class ElectionMutation:
     )
     async def mark_voted(self, info: strawberry.Info, booth: str, serials: list[int]) -> TurnoutMarkResult:
         ctx = info.context
-        result = await turnout_resolvers.mark_voted(
-            ctx.pool, ctx.viewer, ctx.policy, ctx.clock, ctx.settings, booth=booth, serials=serials
+        result = await run_mutation(
+            ctx, turnout_resolvers.mark_voted, ctx.clock, ctx.settings, booth=booth, serials=serials
         )
         return TurnoutMarkResult(
             booth=result.booth_code,
@@ -278,8 +273,8 @@ class ElectionMutation:
     @strawberry.mutation(description="Undoes marks of these serials made within TURNOUT_UNDO_S; needs turnout.mark.")
     async def undo_voted(self, info: strawberry.Info, booth: str, serials: list[int]) -> TurnoutUndoResult:
         ctx = info.context
-        result = await turnout_resolvers.undo_marks(
-            ctx.pool, ctx.viewer, ctx.policy, ctx.clock, ctx.settings, booth=booth, serials=serials
+        result = await run_mutation(
+            ctx, turnout_resolvers.undo_marks, ctx.clock, ctx.settings, booth=booth, serials=serials
         )
         return TurnoutUndoResult(
             booth=result.booth_code, undone=result.undone, expired=result.expired, not_marked=result.not_marked

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from resolvers.cursors import ReadContext
+from resolvers.context import ReadContext
 from resolvers.stats import StatsData, stats_for_units
 from resolvers.units import UnitRefRow, UnitRow, breadcrumbs, units_by_ids
 

@@ -1,5 +1,6 @@
-"""The contract's eight mutations. Thin: each takes a connection, calls its resolver (which runs
-the change and its audit entry in one transaction) and converts what comes back.
+"""The contract's eight mutations. Thin: each runs its resolver as one unit of work
+(resolvers.unit_of_work.run_mutation: one connection, the change and its audit entry in one
+transaction) and converts what comes back.
 
 Ids taken: campaignId, assignmentId (CallAssignment / Assignment) are the global ids handed out
 by this API (a plain decimal id is accepted too); a malformed id is NOT_FOUND, like an absent one.
@@ -17,6 +18,7 @@ from resolvers import outreach as outreach_resolvers
 from resolvers import roles as role_resolvers
 from resolvers import survey as survey_resolvers
 from resolvers.cursors import to_global_id
+from resolvers.unit_of_work import run_mutation
 from schema.elections import CampaignPurpose
 from schema.enums import CallOutcome, CasteCategory, ContactConsent, EconomicStatus, Level, Role
 from schema.outreach import campaign_from_row, id_of
@@ -97,10 +99,7 @@ class Mutation:
     @strawberry.mutation(description="Needs voter.write over the voter.")
     async def update_voter_survey(self, info: strawberry.Info, input: VoterSurveyInput) -> Voter:
         ctx = info.context
-        async with ctx.pool.acquire() as conn:
-            row = await survey_resolvers.update_voter_survey(
-                conn, ctx.viewer, ctx.policy, input.epic_number, input.changes()
-            )
+        row = await run_mutation(ctx, survey_resolvers.update_voter_survey, input.epic_number, input.changes())
         return await _voter(info, row["id"])
 
     @strawberry.mutation(description="Needs voter.write over the voter.")
@@ -108,8 +107,7 @@ class Mutation:
         self, info: strawberry.Info, epic_number: str, scheme: str, since: str | None = None
     ) -> Voter:
         ctx = info.context
-        async with ctx.pool.acquire() as conn:
-            row = await survey_resolvers.enroll_beneficiary(conn, ctx.viewer, ctx.policy, epic_number, scheme, since)
+        row = await run_mutation(ctx, survey_resolvers.enroll_beneficiary, epic_number, scheme, since)
         return await _voter(info, row["id"])
 
     @strawberry.mutation(
@@ -118,25 +116,22 @@ class Mutation:
     )
     async def erase_voter_personal_data(self, info: strawberry.Info, epic_number: str) -> Voter:
         ctx = info.context
-        async with ctx.pool.acquire() as conn:
-            row = await survey_resolvers.erase_voter_personal_data(conn, ctx.viewer, ctx.policy, epic_number)
+        row = await run_mutation(ctx, survey_resolvers.erase_voter_personal_data, epic_number)
         return await _voter(info, row["id"])
 
     @strawberry.mutation(description="Needs outreach.manage over the unit.")
     async def create_campaign(self, info: strawberry.Info, input: CampaignInput) -> Campaign:
         ctx = info.context
-        async with ctx.pool.acquire() as conn:
-            row = await outreach_resolvers.create_campaign(
-                conn,
-                ctx.viewer,
-                ctx.policy,
-                name=input.name,
-                unit=input.unit,
-                schemes=input.schemes,
-                opens_on=input.opens_on,
-                closes_on=input.closes_on,
-                purpose=input.purpose.value,
-            )
+        row = await run_mutation(
+            ctx,
+            outreach_resolvers.create_campaign,
+            name=input.name,
+            unit=input.unit,
+            schemes=input.schemes,
+            opens_on=input.opens_on,
+            closes_on=input.closes_on,
+            purpose=input.purpose.value,
+        )
         return campaign_from_row(row)
 
     @strawberry.mutation(
@@ -146,47 +141,40 @@ class Mutation:
     )
     async def assign_calls(self, info: strawberry.Info, input: AssignCallsInput) -> int:
         ctx = info.context
-        async with ctx.pool.acquire() as conn:
-            return await outreach_resolvers.assign_calls(
-                conn,
-                ctx.viewer,
-                ctx.policy,
-                campaign_id=_pk(input.campaign_id, "Campaign", "campaign"),
-                caller_id=str(input.caller_id),
-                unit=input.unit,
-                filt=input.filter.args() if input.filter is not None else None,
-                limit=input.limit,
-                clock=ctx.clock,
-                settings=ctx.settings,
-            )
+        return await run_mutation(
+            ctx,
+            outreach_resolvers.assign_calls,
+            campaign_id=_pk(input.campaign_id, "Campaign", "campaign"),
+            caller_id=str(input.caller_id),
+            unit=input.unit,
+            filt=input.filter.args() if input.filter is not None else None,
+            limit=input.limit,
+            clock=ctx.clock,
+            settings=ctx.settings,
+        )
 
     @strawberry.mutation(description="Only by the caller the entry is assigned to, while its campaign is open.")
     async def log_call(self, info: strawberry.Info, input: CallLogInput) -> CallLog:
         ctx = info.context
-        async with ctx.pool.acquire() as conn:
-            row = await outreach_resolvers.log_call(
-                conn,
-                ctx.viewer,
-                ctx.policy,
-                assignment_id=_pk(input.assignment_id, "CallAssignment", "call assignment"),
-                outcome=input.outcome.value,
-                problems=input.problems,
-                benefit_received=input.benefit_received,
-                desired_benefit=input.desired_benefit,
-                satisfaction=input.satisfaction,
-                notes=input.notes,
-                clock=ctx.clock,
-                settings=ctx.settings,
-            )
+        row = await run_mutation(
+            ctx,
+            outreach_resolvers.log_call,
+            assignment_id=_pk(input.assignment_id, "CallAssignment", "call assignment"),
+            outcome=input.outcome.value,
+            problems=input.problems,
+            benefit_received=input.benefit_received,
+            desired_benefit=input.desired_benefit,
+            satisfaction=input.satisfaction,
+            notes=input.notes,
+            clock=ctx.clock,
+            settings=ctx.settings,
+        )
         return CallLog.from_row(row)
 
     @strawberry.mutation(description="Needs role.grant over the unit; only roles of lower rank, never to oneself.")
     async def grant_role(self, info: strawberry.Info, user_id: strawberry.ID, role: Role, unit: str) -> Assignment:
         ctx = info.context
-        async with ctx.pool.acquire() as conn:
-            row = await role_resolvers.grant_role(
-                conn, ctx.viewer, ctx.policy, user_id=str(user_id), role=role.value, unit=unit
-            )
+        row = await run_mutation(ctx, role_resolvers.grant_role, user_id=str(user_id), role=role.value, unit=unit)
         return Assignment(
             id=strawberry.ID(to_global_id("Assignment", row.id)),
             role=Role(row.role),
@@ -196,7 +184,6 @@ class Mutation:
     @strawberry.mutation(description="Needs role.grant over the assignment's unit; never one's own.")
     async def revoke_role(self, info: strawberry.Info, assignment_id: strawberry.ID) -> bool:
         ctx = info.context
-        async with ctx.pool.acquire() as conn:
-            return await role_resolvers.revoke_role(
-                conn, ctx.viewer, ctx.policy, assignment_id=_pk(assignment_id, "Assignment", "assignment")
-            )
+        return await run_mutation(
+            ctx, role_resolvers.revoke_role, assignment_id=_pk(assignment_id, "Assignment", "assignment")
+        )

@@ -14,10 +14,11 @@ from typing import Any
 import strawberry
 
 from resolvers import audit as audit_resolvers
+from resolvers import call_logs
 from resolvers import outreach as outreach_resolvers
-from resolvers import voters as voter_resolvers
-from resolvers.cursors import Page, from_global_id, to_global_id
+from resolvers.cursors import from_global_id, to_global_id
 from resolvers.outreach import CallEntry, CampaignRow, OutreachStatsRow
+from resolvers.page import Page
 from schema.elections import CallListPause, CampaignPurpose, rule_from_data
 from schema.outreach_types import (
     AuditEntry,
@@ -212,7 +213,7 @@ async def resolve_node(info: strawberry.Info, kind: str, pk: int) -> Any:
         )
         return call_assignment_from_entry(entry, progress)
     if kind == "CallLog":  # the same visibility as Voter.calls
-        row = await voter_resolvers.call_log_by_id(ctx, pk)
+        row = await call_logs.call_log_by_id(ctx, pk)
         return CallLog.from_row(row) if row else None
     if kind == "AuditEntry":
         entry_row = await audit_resolvers.audit_entry_by_id(ctx, pk)

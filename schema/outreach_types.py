@@ -15,8 +15,9 @@ from typing import Any
 
 import strawberry
 
-from resolvers.cursors import Page, to_global_id
-from resolvers.voters import CallLogRow
+from resolvers.call_logs import CallLogRow
+from resolvers.cursors import to_global_id
+from resolvers.page import Page
 from schema.elections import CallListPause, CampaignPurpose
 from schema.enums import CallOutcome
 from schema.relay import Node, PageInfo, page_info

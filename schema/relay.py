@@ -12,7 +12,7 @@ from typing import Any
 import strawberry
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
-from resolvers.cursors import Page
+from resolvers.page import Page
 from schema.identity_memo import IdentityMemo
 
 

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from resolvers.cursors import Page, to_global_id
+from resolvers.cursors import to_global_id
+from resolvers.page import Page
 from resolvers.units import UnitRow, children_page
 from schema.enums import Level, VoterOrder
 from schema.loaders import breadcrumb_loader, scoped_unit_loader, stats_loader

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from core.viewer import UnitPlace
-from resolvers.cursors import Page, to_global_id
+from resolvers.call_logs import calls_for_voters
+from resolvers.cursors import to_global_id
+from resolvers.page import Page
 from resolvers.redaction import RedactedVoter
 from resolvers.voters import (
     NO_FILTER,
@@ -18,7 +20,6 @@ from resolvers.voters import (
     VoterRecord,
     Want,
     booth_of,
-    calls_for_voters,
     schemes_of,
     voters_page,
 )

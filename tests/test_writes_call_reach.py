@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import BadUserInput, Forbidden
-from resolvers import outreach, survey, voters
+from resolvers import call_logs, outreach, survey, voters
 from resolvers.cursors import to_global_id
 from resolvers.outreach import CampaignRow
 from schema import schema
@@ -183,7 +183,7 @@ async def test_a_revoked_caller_loses_logs_list_and_progress_at_once(world: Worl
         result = await schema.execute(query, variable_values={"id": log_id}, context_value=ctx)
         assert result.errors is None, result.errors
         ctx = await world.ctx(CALLER_LKO_M01)
-        calls = await voters.calls_for_voters(ctx, [entry.voter.id], 20, None)
+        calls = await call_logs.calls_for_voters(ctx, [entry.voter.id], 20, None)
         page = calls[entry.voter.id]
         assert not isinstance(page, Exception)
         mine = await outreach.campaigns(ctx)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from core.errors import BadUserInput, Forbidden, NotFound
 from core.viewer import UnitPlace, Viewer
 from resolvers import roles
-from resolvers.guard import find_unit
+from resolvers.places import find_unit
 from tests.writes_support import (
     DISTRICT_INCHARGE_LKO_AYD,
     DISTRICT_PRESIDENT_LKO,

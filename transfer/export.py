@@ -28,13 +28,14 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from core.errors import Forbidden, NotFound
 from core.viewer import UnitPlace, Viewer
 from policies import Cover, PolicyEngine
 from resolvers import audit
-from resolvers.guard import check_text, find_unit, visible_cover
+from resolvers.input_checks import check_text
+from resolvers.places import find_unit
 from resolvers.redaction import VoterVisibility, redact_voter
 from resolvers.scope import SqlParams, scope_condition
+from resolvers.visibility import require_visible
 from transfer.spreadsheet import escape_cell
 
 VOTERS_CSV_COLUMNS = (
@@ -79,11 +80,14 @@ class ExportPlan:
 async def prepare_export(conn: asyncpg.Connection, viewer: Viewer, policy: PolicyEngine, unit_code: str) -> ExportPlan:
     """Checks, counts and audits an export of `unit_code` (NOT_FOUND / FORBIDDEN / BAD_USER_INPUT)."""
     check_text(unit_code, "unit", limit=200, required=True)
-    place = await find_unit(conn, unit_code)
-    if place is None or not visible_cover(viewer).covers(place):
-        raise NotFound("No such unit")
-    if not policy.allows(viewer, "data.export", place):
-        raise Forbidden("You may not export this unit's data")
+    place = require_visible(
+        viewer,
+        policy,
+        await find_unit(conn, unit_code),
+        "data.export",
+        absent="No such unit",
+        refused="You may not export this unit's data",
+    )
     rows = policy.cover(viewer, "voter.read").within(place)
     visibility = VoterVisibility(
         contact=policy.cover(viewer, "voter.read_contact"),

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import FieldNode, GraphQLError, ValidationContext, ValidationRule
+from graphql import FieldNode, ValidationContext, ValidationRule
 
+from core.errors import QueryTooComplex
 from schema.extensions.fragments import FragmentFold
-
-CODE = "QUERY_TOO_COMPLEX"
+from schema.extensions.masking import as_graphql_error
 
 
 class Aliases(FragmentFold):
@@ -31,11 +31,7 @@ def aliases_rule(max_aliases: int) -> type[ValidationRule]:
             except RecursionError:
                 count = max_aliases + 1
             if count > max_aliases:
-                context.report_error(
-                    GraphQLError(
-                        f"The query uses {count} aliases; at most {max_aliases} are allowed",
-                        extensions={"code": CODE, "aliases": count, "maxAliases": max_aliases},
-                    )
-                )
+                message = f"The query uses {count} aliases; at most {max_aliases} are allowed"
+                context.report_error(as_graphql_error(QueryTooComplex(message, aliases=count, maxAliases=max_aliases)))
 
     return AliasesRule

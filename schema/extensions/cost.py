@@ -53,9 +53,10 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
 
+from core.errors import QueryTooComplex
 from schema.extensions.fragments import FragmentFold
+from schema.extensions.masking import as_graphql_error
 
-CODE = "QUERY_TOO_COMPLEX"
 PAGE_ARGUMENTS = ("first", "last", "top", "limit")
 
 
@@ -172,10 +173,8 @@ def coerced_operation_cost(
 
 
 def cost_error(cost: int, max_cost: int) -> GraphQLError:
-    return GraphQLError(
-        f"The query would cost {cost}; at most {max_cost} is allowed (ask for smaller pages)",
-        extensions={"code": CODE, "cost": cost, "maxCost": max_cost},
-    )
+    message = f"The query would cost {cost}; at most {max_cost} is allowed (ask for smaller pages)"
+    return as_graphql_error(QueryTooComplex(message, cost=cost, maxCost=max_cost))
 
 
 _ABSENT = object()

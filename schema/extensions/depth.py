@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from graphql import FieldNode, GraphQLError, ValidationContext, ValidationRule
+from graphql import FieldNode, ValidationContext, ValidationRule
 
+from core.errors import QueryTooComplex
 from schema.extensions.fragments import FragmentFold
-
-CODE = "QUERY_TOO_COMPLEX"
+from schema.extensions.masking import as_graphql_error
 
 
 class Depth(FragmentFold):
@@ -40,12 +40,8 @@ def depth_rule(max_depth: int) -> type[ValidationRule]:
                 except RecursionError:
                     value = max_depth + 1
                 if value > max_depth:
-                    context.report_error(
-                        GraphQLError(
-                            f"The query is {value} levels deep; at most {max_depth} are allowed",
-                            operation,
-                            extensions={"code": CODE, "depth": value, "maxDepth": max_depth},
-                        )
-                    )
+                    message = f"The query is {value} levels deep; at most {max_depth} are allowed"
+                    error = QueryTooComplex(message, depth=value, maxDepth=max_depth)
+                    context.report_error(as_graphql_error(error, operation))
 
     return DepthRule

@@ -23,20 +23,21 @@ from messages: they would reveal the schema that introspection hides.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import asyncpg
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 
 from core.availability import as_unavailable, is_database_unavailable
-from core.errors import BoothgraphError
+from core.errors import BadUserInput, BoothgraphError, InternalError, QueryTooComplex
 
 INTERNAL_MESSAGE = "Internal server error"
-INTERNAL = "INTERNAL_SERVER_ERROR"
+INTERNAL = InternalError.code
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
-BAD_USER_INPUT = "BAD_USER_INPUT"
-TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+BAD_USER_INPUT = BadUserInput.code
+TOO_COMPLEX = QueryTooComplex.code
 
 # PostgreSQL's text holds no U+0000: "invalid byte sequence for encoding UTF8: 0x00" (22021), or
 # "unsupported Unicode escape sequence" in json (22P05). The argument is at fault, not the server.
@@ -67,6 +68,12 @@ def _copy(error: GraphQLError, message: str, extensions: dict[str, object]) -> G
         path=error.path,
         extensions=extensions,
     )
+
+
+def as_graphql_error(error: BoothgraphError, nodes: Any = None) -> GraphQLError:
+    """One of our errors reported through graphql-core's own channels (a validation rule, the
+    guard's early result): its message and extensions, code included."""
+    return GraphQLError(error.message, nodes, extensions=dict(error.extensions))
 
 
 def code_of(error: GraphQLError) -> str | None:

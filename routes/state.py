@@ -1,0 +1,74 @@
+"""What the lifespan opens (`AppState`, `app.state.boothgraph`) and how an endpoint finds it and
+the request's viewer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import asyncpg
+from starlette.requests import Request
+
+from core.clock import SYSTEM_CLOCK, Clock
+from core.connections import ConnectionGate
+from core.errors import DatabaseUnavailable, Unauthenticated
+from core.export_slots import ExportSlots
+from core.ratelimit import RateLimiter
+from core.readiness import ReadinessProbe
+from core.settings import Settings
+from core.viewer import Viewer
+from policies import PolicyEngine
+from resolvers.unit_keys import UnitKeys
+
+
+@dataclass
+class AppState:
+    """What the lifespan opens; `app.state.boothgraph`."""
+
+    settings: Settings
+    secret: str
+    pool: asyncpg.Pool | None = None
+    policy: PolicyEngine | None = None
+    unit_keys: UnitKeys = field(default_factory=UnitKeys)
+    readiness: ReadinessProbe | None = None
+    # "Now" for elections and poll hours (core/clock.py): the machine's, or a test's FixedClock.
+    clock: Clock = SYSTEM_CLOCK
+    # The request path's limits (core/connections.py, core/export_slots.py, core/ratelimit.py).
+    connections: ConnectionGate = field(init=False)
+    exports: ExportSlots = field(init=False)
+    limiter: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        settings = self.settings
+        self.connections = ConnectionGate(
+            self.require_pool, timeout_s=settings.connect_timeout_s, share=settings.pool_share
+        )
+        self.exports = ExportSlots(
+            concurrency=settings.export_concurrency,
+            per_user=settings.exports_per_user,
+            wait_s=settings.connect_timeout_s,
+        )
+        self.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+
+    def require_pool(self) -> asyncpg.Pool:
+        if self.pool is None:
+            raise DatabaseUnavailable("The server is not connected to its database yet")
+        return self.pool
+
+    def require_policy(self) -> PolicyEngine:
+        if self.policy is None:
+            raise DatabaseUnavailable("The server is not ready yet")
+        return self.policy
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.boothgraph
+    return state
+
+
+def request_viewer(request: Request) -> Viewer:
+    """The viewer the viewer middleware read from the database for this request (it runs before
+    every route that is not public)."""
+    viewer = getattr(request.state, "viewer", None)
+    if viewer is None:
+        raise Unauthenticated("Authorization: Bearer <token> is required")
+    return viewer
