@@ -1,4 +1,5 @@
-"""The `boothgraph` command: serve, demo, import, token (service.md), stats release, db create-roles.
+"""The `boothgraph` command: serve, demo, import, token (service.md), stats release, schema,
+db create-roles, db stop.
 
 Configuration comes from the environment (and `.env`): DATABASE_URL (unset: an embedded
 PostgreSQL under ./.boothgraph/), JWT_SECRET (unset: generated and kept under ./.boothgraph/
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
 import json
 import logging
 import os
@@ -55,7 +55,10 @@ def prepare_database(settings: Settings) -> DatabaseUrls:
     """The database URLs (starting the embedded PostgreSQL and setting up its roles if needed),
     migrated to head by the owner, the server's role granted."""
     if settings.embedded:
-        _say(f"Using the embedded PostgreSQL under {settings.data_dir}/ (set DATABASE_URL to use another)")
+        _say(
+            f"Using the embedded PostgreSQL under {settings.data_dir}/ (set DATABASE_URL to use another); it stops "
+            "when the last boothgraph command using it ends (`boothgraph db stop` stops it at once)"
+        )
     try:
         urls = database_urls(settings)
         migrate.upgrade(urls.owner, urls.app_role)
@@ -72,42 +75,65 @@ async def _connect(url: str) -> asyncpg.Connection:
 
 
 # -------------------------------------------------------------------- serve ---
-def log_config() -> dict[str, Any]:
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["boothgraph"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    return config
-
-
 def serve(settings: Settings, urls: DatabaseUrls, secret: str, host: str, port: int, workers: int) -> None:
     """Run uvicorn on `server:app_from_env`; every worker reads the resolved URLs and secret.
-    Several workers: one socket each on the same port (workers.py), not uvicorn's shared one."""
+    Several workers: one socket each on the same port (workers.py), not uvicorn's shared one.
+    "serving http://…" is printed once the port accepts connections, never before."""
     import uvicorn
+
+    from core.logs import log_config
+    from workers import ListeningServer
 
     os.environ["DATABASE_URL"] = urls.server
     os.environ["MIGRATION_DATABASE_URL"] = urls.owner
     os.environ["JWT_SECRET"] = secret
-    _say(f"boothgraph: serving http://{host}:{port}/graphql with {workers} worker(s)")
     config: dict[str, Any] = {
         "app": "server:app_from_env",
         "factory": True,
         "host": host,
         "port": port,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S,
-        "log_config": log_config(),
+        "log_config": log_config("json" if settings.json_logs else "text"),
         "access_log": False,  # middleware.access_log writes one line per request
         "server_header": False,
     }
+
+    def listening() -> None:
+        stops = " (the embedded PostgreSQL stops with it)" if settings.embedded else ""
+        _say(f"boothgraph: serving http://{host}:{port}/graphql with {workers} worker(s); Ctrl-C stops it{stops}")
+
     if workers <= 1:
-        uvicorn.run(**config)
+        server = ListeningServer(uvicorn.Config(**config), listening)
+        try:
+            server.run()
+        except SystemExit as exc:  # uvicorn exits when the port is taken or the app cannot start
+            raise CommandError(f"cannot serve on {host}:{port} (see above)", status=int(exc.code or 1)) from None
+        except KeyboardInterrupt:
+            pass
+        if not server.started:
+            raise CommandError(f"cannot serve on {host}:{port} (see above)", status=3)
         return
+    import shutil
+    import tempfile
+
+    from core import metrics
     from workers import serve_workers
 
+    # Every worker writes its metrics here and /metrics adds them up (core/metrics.py).
+    metrics_dir = tempfile.mkdtemp(prefix="boothgraph-metrics-")
+    os.environ[metrics.MULTIPROC_ENV] = metrics_dir
     try:
-        status = serve_workers(config, workers, stop_timeout_s=GRACEFUL_SHUTDOWN_S + 5)
+        status = serve_workers(
+            config,
+            workers,
+            stop_timeout_s=GRACEFUL_SHUTDOWN_S + 5,
+            on_listening=listening,
+            on_exit=metrics.worker_exited,
+        )
     except OSError as exc:
         raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", status=2) from exc
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     if status:
         raise CommandError("a worker could not start (see above)", status=status)
 
@@ -311,6 +337,98 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------- operations ---
+def _checked_operations(folder: Path) -> list[tuple[str, str, str]]:
+    """(file name, sha256, text) of every .graphql file of `folder`, each parsed and validated
+    against the schema; the first that fails stops everything (nothing is registered)."""
+    from graphql import GraphQLError, parse, validate
+
+    from core.persisted import sha256_of
+    from schema import schema
+
+    found = []
+    for path in sorted(folder.glob("*.graphql")):
+        text = path.read_text(encoding="utf-8")
+        try:
+            errors = validate(schema._schema, parse(text))
+        except GraphQLError as exc:
+            errors = [exc]
+        if errors:
+            raise CommandError(f"{path.name}: {errors[0].message}")
+        found.append((path.name, sha256_of(text), text))
+    if not found:
+        raise CommandError(f"{folder}: no .graphql file", status=2)
+    return found
+
+
+async def _register(url: str, operations: list[tuple[str, str, str]]) -> None:
+    from core.persisted import PersistedOperations
+
+    conn = await _connect(url)
+    try:
+        store = PersistedOperations()
+        async with conn.transaction():
+            for name, digest, text in operations:
+                await store.register(conn, digest, text, source=f"cli:{name}")
+    finally:
+        await conn.close()
+
+
+def cmd_operations_register(args: argparse.Namespace) -> int:
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        raise CommandError(f"{folder}: no such folder", status=2)
+    operations = _checked_operations(folder)
+    urls = prepare_database(Settings())
+    asyncio.run(_register(urls.owner, operations))
+    for name, digest, _ in operations:
+        print(f"{digest}  {name}")
+    sys.stdout.flush()
+    return 0
+
+
+# ------------------------------------------------------------------- invite ---
+async def _invite(url: str, user_id: str, ttl_s: int) -> str:
+    from resolvers.identity import issue_invitation
+
+    conn = await _connect(url)
+    try:
+        issued = await issue_invitation(conn, policy=None, issuer=None, user_id=user_id, ttl_s=ttl_s)
+    except BoothgraphError as exc:
+        raise CommandError(exc.message) from exc
+    finally:
+        await conn.close()
+    until = issued.expires_at.isoformat(timespec="minutes")
+    return f"{issued.code}\n(valid until {until}; exchange it once at POST /auth/invitation)"
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    urls = prepare_database(Settings())
+    code, _, note = asyncio.run(_invite(urls.owner, args.user_id, args.ttl)).partition("\n")
+    print(code, flush=True)
+    _say(note)
+    return 0
+
+
+async def _revoke_sessions(url: str, user_id: str) -> int:
+    from resolvers.identity import revoke_sessions
+
+    conn = await _connect(url)
+    try:
+        return await revoke_sessions(conn, policy=None, revoker=None, user_id=user_id)
+    except BoothgraphError as exc:
+        raise CommandError(exc.message) from exc
+    finally:
+        await conn.close()
+
+
+def cmd_sessions_revoke(args: argparse.Namespace) -> int:
+    urls = prepare_database(Settings())
+    count = asyncio.run(_revoke_sessions(urls.owner, args.user_id))
+    print(f"ended {count} session(s) of {args.user_id}", flush=True)
+    return 0
+
+
 # ----------------------------------------------------------------------- db ---
 async def _role_statements(url: str, owner_role: str, app_role: str) -> list[str]:
     from core.roles import create_roles_statements, grant_statements, ownership_statements, quote_ident
@@ -365,29 +483,62 @@ def cmd_db_create_roles(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_stop(args: argparse.Namespace) -> int:
+    """Stop the embedded PostgreSQL of DATA_DIR, whoever started it."""
+    from core import embedded
+
+    settings = Settings()
+    if not settings.embedded:
+        raise CommandError("DATABASE_URL is set: that database is not boothgraph's to stop", status=2)
+    if embedded.stop(settings.data_dir):
+        _say(f"stopped the embedded PostgreSQL under {settings.data_dir}/")
+    else:
+        _say(f"the embedded PostgreSQL under {settings.data_dir}/ is not running")
+    return 0
+
+
+# ------------------------------------------------------------------- schema ---
+def cmd_schema(args: argparse.Namespace) -> int:
+    """The GraphQL schema in SDL, as the server serves it (no database needed)."""
+    from schema.sdl import schema_sdl
+
+    sys.stdout.write(schema_sdl())
+    sys.stdout.flush()
+    return 0
+
+
 # --------------------------------------------------------------------- main ---
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="boothgraph", description="GraphQL API over booth-level voter data")
+    parser = argparse.ArgumentParser(
+        prog="boothgraph",
+        description="GraphQL API over booth-level voter data. Configuration comes from the environment and .env "
+        "(README: Configuration); without DATABASE_URL an embedded PostgreSQL under DATA_DIR is used.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def server_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--host", default="127.0.0.1")
-        p.add_argument("--port", type=int, default=8000)
-        p.add_argument("--workers", type=int, default=1, help="worker processes (rate limits are per worker)")
+        p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+        p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+        p.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="worker processes, one per core (default 1; rate limits are per worker)",
+        )
 
     serve_p = commands.add_parser("serve", help="apply migrations, then run the GraphQL server")
     server_options(serve_p)
     serve_p.set_defaults(handler=cmd_serve)
 
     demo_p = commands.add_parser("demo", help="load a demo data set into an empty database, print tokens, serve")
-    demo_p.add_argument("--preset", choices=PRESETS, default="small")
-    demo_p.add_argument("--seed", type=int, default=7)
+    demo_p.add_argument("--preset", choices=PRESETS, default="small", help="size of the demo data set (default small)")
+    demo_p.add_argument("--seed", type=int, default=7, help="random seed of the generated data (default 7)")
     demo_p.add_argument("--no-serve", action="store_true", help="load and print the tokens, then exit")
     server_options(demo_p)
     demo_p.set_defaults(handler=cmd_demo)
 
     import_p = commands.add_parser("import", help="apply migrations, then import a folder of CSV files")
-    import_p.add_argument("dir", metavar="DIR")
+    import_p.add_argument("dir", metavar="DIR", help="folder of CSV files named as in csv-format.md")
     import_p.set_defaults(handler=cmd_import)
 
     elections_p = commands.add_parser("elections", help="elections: `elections import DIR` loads elections and phases")
@@ -409,20 +560,65 @@ def _parser() -> argparse.ArgumentParser:
     release_p.set_defaults(handler=cmd_stats_release)
 
     token_p = commands.add_parser("token", help="print a signed access token for a user")
-    token_p.add_argument("user_id", metavar="USER_ID")
+    token_p.add_argument("user_id", metavar="USER_ID", help="a users.csv id (the token's `sub`)")
     token_p.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid (default 3600)")
     token_p.set_defaults(handler=cmd_token)
 
-    db_p = commands.add_parser("db", help="database administration")
+    invite_p = commands.add_parser(
+        "invite", help="print a one-time invitation code for a user, to exchange at POST /auth/invitation"
+    )
+    invite_p.add_argument("user_id", metavar="USER_ID", help="a users.csv id holding at least one role")
+    invite_p.add_argument(
+        "--ttl", type=int, default=7 * 24 * 3600, help="seconds the code is valid (default 604800, a week)"
+    )
+    invite_p.set_defaults(handler=cmd_invite)
+
+    sessions_p = commands.add_parser("sessions", help="signed-in sessions: `sessions revoke USER_ID`")
+    sessions_commands = sessions_p.add_subparsers(dest="sessions_command", required=True, metavar="SESSIONS_COMMAND")
+    revoke_p = sessions_commands.add_parser(
+        "revoke", help="end every session of a user on every server at once, and spend their unused invitations"
+    )
+    revoke_p.add_argument("user_id", metavar="USER_ID", help="a users.csv id")
+    revoke_p.set_defaults(handler=cmd_sessions_revoke)
+
+    operations_p = commands.add_parser("operations", help="persisted operations: `operations register DIR`")
+    operations_commands = operations_p.add_subparsers(
+        dest="operations_command", required=True, metavar="OPERATIONS_COMMAND"
+    )
+    register_p = operations_commands.add_parser(
+        "register", help="register every .graphql file of a folder as a persisted operation; prints hash and file"
+    )
+    register_p.add_argument("dir", metavar="DIR", help="folder of .graphql files, one operation document each")
+    register_p.set_defaults(handler=cmd_operations_register)
+
+    schema_p = commands.add_parser("schema", help="print the GraphQL schema (SDL) for code generators")
+    schema_p.set_defaults(handler=cmd_schema)
+
+    db_p = commands.add_parser("db", help="database administration: create-roles, stop")
     db_commands = db_p.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
     roles_p = db_commands.add_parser(
         "create-roles", help="the tables' owner and the server's least-privileged role: print the SQL, or --apply it"
     )
-    roles_p.add_argument("--owner-role", default=OWNER_ROLE)
-    roles_p.add_argument("--app-role", default=APP_ROLE)
+    roles_p.add_argument("--owner-role", default=OWNER_ROLE, help=f"role that owns the tables (default {OWNER_ROLE})")
+    roles_p.add_argument("--app-role", default=APP_ROLE, help=f"role the server connects as (default {APP_ROLE})")
     roles_p.add_argument("--apply", action="store_true", help="run it (as a superuser) instead of printing it")
     roles_p.set_defaults(handler=cmd_db_create_roles)
+    stop_p = db_commands.add_parser(
+        "stop", help="stop the embedded PostgreSQL under DATA_DIR now (commands stop it when the last one ends)"
+    )
+    stop_p.set_defaults(handler=cmd_db_stop)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Each command's help line also heads its own `--help`."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                sub.description = sub.description or helps.get(name)
+                _describe(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

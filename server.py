@@ -43,7 +43,7 @@ from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
 import schema as schema_package
-from core import migrate
+from core import migrate, persisted, tracing
 from core.clock import SYSTEM_CLOCK, Clock
 from core.connections import RequestPool
 from core.database import asyncpg_dsn, create_pool, database_urls
@@ -54,8 +54,10 @@ from core.errors import (
     MethodNotAllowed,
     NotFound,
     RateLimited,
+    Unauthenticated,
     http_error,
 )
+from core.persisted import PersistedOperations
 from core.readiness import ReadinessProbe
 from core.roles import privilege_problems
 from core.settings import Settings, get_settings
@@ -63,7 +65,9 @@ from middleware.access_log import AccessLogMiddleware
 from middleware.auth import AuthMiddleware
 from middleware.body_limit import BodyLimitMiddleware
 from middleware.errors import ErrorResponseMiddleware
+from middleware.metrics import MetricsMiddleware
 from middleware.ratelimit import RateLimitMiddleware
+from middleware.request_id import RequestIdMiddleware
 from middleware.responses import error_response
 from middleware.security_headers import SecurityHeadersMiddleware
 from middleware.viewer import ViewerMiddleware
@@ -72,6 +76,8 @@ from policies.engine import default_engine
 from resolvers import audit
 from resolvers.redaction import ReadLog
 from resolvers.release import release_due
+from routes import auth as auth_routes
+from routes import operator as operator_routes
 from routes import transfer as transfer_routes
 from routes.health import healthz, readyz
 from routes.state import AppState, request_viewer
@@ -131,6 +137,7 @@ class BoothgraphGraphQL(GraphQL):
         )
         self.state = state
         self.hide_suggestions = not state.settings.introspection
+        self.persisted = PersistedOperations()
 
     # ------------------------------------------------------------------ routing ---
     def is_ide_request(self, scope: Scope) -> bool:
@@ -220,7 +227,30 @@ class BoothgraphGraphQL(GraphQL):
                 raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null")
             if isinstance(parsed, list) and not isinstance(item.variables, (dict, type(None))):
                 raise HTTPException(400, "The GraphQL operation's `variables` must be an object or null")
+        await self.resolve_persisted(request, parsed if isinstance(parsed, list) else [parsed])
         return parsed
+
+    async def resolve_persisted(self, request: Any, items: list[GraphQLRequestData]) -> None:
+        """Persisted operations (core/persisted.py): a registered hash's text filled in; ad-hoc
+        text refused under REGISTERED_OPERATIONS_ONLY or for a key created registered-only. Its
+        errors rise to middleware/errors.py like every core.errors class."""
+        state = request._request.scope.get("state", {})  # the Starlette request behind strawberry's adapter
+        settings = self.state.settings
+        registered_only = settings.registered_operations_only or bool(state.get("registered_only"))
+        if not registered_only and not any(persisted.requested_hash(item.extensions) for item in items):
+            return
+        viewer = state.get("viewer")
+        if viewer is None:
+            raise Unauthenticated("Authorization: Bearer <token> is required")
+        async with self.state.connections.acquire(viewer.user_id) as conn:
+            await persisted.resolve(
+                items,
+                store=self.persisted,
+                conn=conn,
+                user_id=viewer.user_id,
+                registered_only=registered_only,
+                parses=lambda text: parsed_document(text, settings.max_tokens) is not None,
+            )
 
     def _validate_batch_request(self, request_data: list[Any], protocol: GraphQLRequestProtocol) -> None:
         limit = self.state.settings.max_batch
@@ -246,6 +276,10 @@ class BoothgraphGraphQL(GraphQL):
         of several operations when no operationName names one (refused here, as graphql-core's
         execution would), and a mutation over GET is 405, not 400."""
         operations = self.operations_of(request_data.query)
+        named_operation = request_data.operation_name or (
+            operations[0].name.value if operations[0:1] and operations[0].name else None
+        )
+        request.state.graphql_operations = [*getattr(request.state, "graphql_operations", ()), named_operation]
         if len(operations) > 1 and request_data.operation_name is None:
             error = GraphQLError(
                 "Must provide operationName if the document contains several operations",
@@ -277,6 +311,8 @@ class BoothgraphGraphQL(GraphQL):
         if result.extensions:
             body["extensions"] = result.extensions
         request.state.graphql_statuses.append(self.status_for(errors, before_execution))
+        if errors:  # the result code /metrics counts (middleware/metrics.py)
+            request.state.graphql_codes = [*getattr(request.state, "graphql_codes", ()), code_of(errors[0])]
         return body
 
     @staticmethod
@@ -382,11 +418,13 @@ async def _lifespan(state: AppState) -> AsyncIterator[None]:
     # 20,000 saved 3% CPU but each pause grew to ~8 ms and Q4's p99 from ~15 to 20-26 ms
     # (bench/README.md).
     gc.set_threshold(*GC_THRESHOLDS)
+    pool_sampler = asyncio.create_task(operator_routes.sample_pool_forever(pool), name="pool-metrics")
     log.info("boothgraph ready")
     try:
         yield
     finally:
         reloader.cancel()
+        pool_sampler.cancel()
         if releaser is not None:
             releaser.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -437,9 +475,20 @@ def create_app(
     settings = settings or get_settings()
     state = AppState(settings=settings, secret=settings.secret_for_serving(), clock=clock)
     view = BoothgraphGraphQL(schema if schema is not None else build_schema(settings), state)
-    public = PublicPaths(view, exact=frozenset({"/", "/healthz", "/readyz"}), prefix=WEB_PREFIX)
+    # /metrics checks its own token (routes/operator.py); the sign-in routes that open a session
+    # take no token (routes/auth.py).
+    public = PublicPaths(
+        view,
+        exact=frozenset({"/", "/healthz", "/readyz", *operator_routes.PUBLIC_PATHS, *auth_routes.PUBLIC_PATHS}),
+        prefix=WEB_PREFIX,
+    )
 
-    middleware = [Middleware(AccessLogMiddleware), Middleware(SecurityHeadersMiddleware)]
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(MetricsMiddleware),
+        Middleware(AccessLogMiddleware),
+        Middleware(SecurityHeadersMiddleware),
+    ]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -462,14 +511,20 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         *transfer_routes.routes,
+        *operator_routes.routes,
+        *auth_routes.routes,
         Route("/", lambda request: RedirectResponse(WEB_PREFIX + "/"), methods=["GET"]),
         Mount(WEB_PREFIX, StaticFiles(directory=WEB_DIR, html=True), name="web"),
     ]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with _lifespan(state):
-            yield
+        try:
+            async with _lifespan(state):
+                yield
+        finally:
+            if app.state.tracer_provider is not None:  # sends the spans still batched
+                await asyncio.to_thread(app.state.tracer_provider.shutdown)
 
     app = Starlette(
         routes=routes,
@@ -478,6 +533,7 @@ def create_app(
         exception_handlers={StarletteHTTPException: starlette_http_error},
     )
     app.state.boothgraph = state
+    app.state.tracer_provider = tracing.instrument(app, settings)  # None unless OTEL_EXPORTER_OTLP_ENDPOINT
     return app
 
 

@@ -15,7 +15,9 @@ import multiprocessing
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
+from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
 import uvicorn
@@ -38,9 +40,28 @@ def reuseport_socket(host: str, port: int, *, listen: bool) -> socket.socket:
     return sock
 
 
-def _worker(config: dict[str, Any]) -> None:
+class ListeningServer(uvicorn.Server):
+    """uvicorn's Server that calls `on_listening` once its sockets accept connections (after the
+    application's start-up), so that "serving http://…" is never printed for a port it did not get."""
+
+    def __init__(self, config: uvicorn.Config, on_listening: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.on_listening = on_listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and not self.should_exit:
+            self.on_listening()
+
+
+def _worker(config: dict[str, Any], listening: Synchronized) -> None:
     sock = reuseport_socket(config["host"], config["port"], listen=True)
-    uvicorn.Server(uvicorn.Config(**config)).run(sockets=[sock])
+
+    def counted() -> None:
+        with listening.get_lock():
+            listening.value += 1
+
+    ListeningServer(uvicorn.Config(**config), counted).run(sockets=[sock])
 
 
 def port_lock(host: str, port: int) -> socket.socket:
@@ -56,9 +77,18 @@ def port_lock(host: str, port: int) -> socket.socket:
     return lock
 
 
-def serve_workers(config: dict[str, Any], workers: int, *, stop_timeout_s: float) -> int:
+def serve_workers(
+    config: dict[str, Any],
+    workers: int,
+    *,
+    stop_timeout_s: float,
+    on_listening: Callable[[], None] = lambda: None,
+    on_exit: Callable[[int], None] = lambda pid: None,
+) -> int:
     """Run `workers` processes of uvicorn.Config(**config) until SIGINT/SIGTERM; the exit status.
-    A port that is taken fails here, once, with a clear error (OSError), before any worker."""
+    A port that is taken fails here, once, with a clear error (OSError), before any worker.
+    `on_listening` is called once, when every worker of the first round accepts connections;
+    `on_exit(pid)` when a worker has ended (its live metrics are dropped)."""
     lock = port_lock(config["host"], config["port"])
     try:
         reuseport_socket(config["host"], config["port"], listen=False).close()  # taken by another program?
@@ -68,9 +98,11 @@ def serve_workers(config: dict[str, Any], workers: int, *, stop_timeout_s: float
     context = multiprocessing.get_context("spawn")
     stop = threading.Event()
     status = 0
+    listening = context.Value("i", 0)
+    announced = False
 
     def start() -> BaseProcess:
-        process = context.Process(target=_worker, args=(config,), daemon=False)
+        process = context.Process(target=_worker, args=(config, listening), daemon=False)
         process.start()
         return process
 
@@ -81,6 +113,9 @@ def serve_workers(config: dict[str, Any], workers: int, *, stop_timeout_s: float
     processes = [start() for _ in range(workers)]
     try:
         while not stop.wait(0.2):
+            if not announced and listening.value >= workers:
+                announced = True
+                on_listening()
             for i, process in enumerate(processes):
                 if process.is_alive():
                     continue
@@ -90,6 +125,8 @@ def serve_workers(config: dict[str, Any], workers: int, *, stop_timeout_s: float
                     stop.set()
                     break
                 log.warning("worker %s exited with %s; starting another", process.pid, process.exitcode)
+                if process.pid is not None:
+                    on_exit(process.pid)
                 stop.wait(RESTART_PAUSE_S)
                 if not stop.is_set():
                     processes[i] = start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections import OrderedDict
 
@@ -12,9 +13,15 @@ from core.errors import Unauthenticated
 ALGORITHM = "HS256"
 
 
-def make_token(user_id: str, secret: str, *, ttl_s: int = 3600) -> str:
+def make_token(user_id: str, secret: str, *, ttl_s: int = 3600, session_id: str | None = None) -> str:
+    """`session_id`: the token belongs to a signed-in session (resolvers/identity.py), which the
+    server checks is still live on every request; tokens without one are the CLI's."""
     now = int(time.time())
-    return jwt.encode({"sub": user_id, "iat": now, "exp": now + ttl_s}, secret, algorithm=ALGORITHM)
+    claims: dict[str, object] = {"sub": user_id, "iat": now, "exp": now + ttl_s}
+    if session_id is not None:
+        claims["sid"] = session_id
+        claims["jti"] = secrets.token_hex(8)  # two tokens of one session in the same second still differ
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
 def user_id_from_token(token: str, secret: str) -> str:
@@ -23,8 +30,8 @@ def user_id_from_token(token: str, secret: str) -> str:
     return _verified_claims(token, secret)[0]
 
 
-def _verified_claims(token: str, secret: str) -> tuple[str, int]:
-    """(sub, exp) of a valid token."""
+def _verified_claims(token: str, secret: str) -> tuple[str, int, str | None]:
+    """(sub, exp, sid) of a valid token."""
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
     except jwt.ExpiredSignatureError:
@@ -35,7 +42,10 @@ def _verified_claims(token: str, secret: str) -> tuple[str, int]:
     # A NUL cannot be a users.csv id (PostgreSQL's text refuses it): no user, not a 500.
     if not isinstance(sub, str) or not sub or "\x00" in sub:
         raise Unauthenticated("The access token is not valid")
-    return sub, int(claims["exp"])  # PyJWT has checked that exp is an integer
+    sid = claims.get("sid")
+    if sid is not None and not isinstance(sid, str):
+        raise Unauthenticated("The access token is not valid")
+    return sub, int(claims["exp"]), sid  # PyJWT has checked that exp is an integer
 
 
 class TokenVerifier:
@@ -51,24 +61,28 @@ class TokenVerifier:
     def __init__(self, secret: str, *, maxsize: int = 4096) -> None:
         self.secret = secret
         self.maxsize = maxsize
-        self._verified: OrderedDict[str, tuple[str, int]] = OrderedDict()
+        self._verified: OrderedDict[str, tuple[str, int, str | None]] = OrderedDict()
 
     def user_id(self, token: str) -> str:
+        return self.identity(token)[0]
+
+    def identity(self, token: str) -> tuple[str, str | None]:
+        """(user id, session id or None) of a valid token."""
         found = self._verified.get(token)
         if found is not None:
-            sub, exp = found
+            sub, exp, sid = found
             if exp > time.time():
                 self._verified.move_to_end(token)
-                return sub
+                return sub, sid
             del self._verified[token]
             raise Unauthenticated("The access token has expired")
-        sub, exp = _verified_claims(token, self.secret)
+        sub, exp, sid = _verified_claims(token, self.secret)
         if len(token) > self.MAX_TOKEN_CHARS:
-            return sub
-        self._verified[token] = (sub, exp)
+            return sub, sid
+        self._verified[token] = (sub, exp, sid)
         if len(self._verified) > self.maxsize:
             self._verified.popitem(last=False)
-        return sub
+        return sub, sid
 
 
 def bearer_token(authorization: str | None) -> str:

@@ -17,6 +17,8 @@ request can cause.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,48 +32,80 @@ SHARE_MESSAGE = "Too many of your requests are using the database at once; try a
 
 
 class UserSlots:
-    """A semaphore per user id, created on first use and dropped when nobody holds or waits."""
+    """`share` slots per user id: a count of the slots each user holds, and a FIFO of the takers
+    waiting for one (both dropped when empty). A slot given back while someone waits is handed
+    straight to the first live waiter, so the count stays at `share` while anyone waits, and a
+    taker finding fewer taken never has anyone to queue behind.
+
+    Not an asyncio.Semaphore per user under asyncio.timeout: a load of one user's concurrent
+    requests (the bench's, or a flood) waits here on most statements, and the Timeout context
+    and the semaphore's wake-up loop around each wait cost more than one future and one timer
+    handle (bench/README.md, "Q4 and Q5 after the trust work")."""
 
     def __init__(self, share: int) -> None:
         if share < 1:
             raise ValueError("share must be >= 1")
         self.share = share
-        self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
+        self._held: dict[str, int] = {}
+        self._waiting: dict[str, deque[asyncio.Future[None]]] = {}
 
     async def take(self, user_id: str, timeout_s: float, *, message: str) -> None:
         """One of `user_id`'s slots, or DatabaseUnavailable(message) after `timeout_s`. Give it
         back with `give`, exactly once."""
-        semaphore, users = self._slots.get(user_id, (None, 0))
-        if semaphore is None:
-            semaphore = asyncio.Semaphore(self.share)
-        self._slots[user_id] = (semaphore, users + 1)
-        if not semaphore.locked():
-            await semaphore.acquire()  # a free slot: taken without suspending
+        held = self._held.get(user_id, 0)
+        if held < self.share:  # a free slot: taken without suspending
+            self._held[user_id] = held + 1
             return
-        try:  # only a wait needs a deadline (asyncio.timeout costs ~3% of a request)
-            async with asyncio.timeout(timeout_s):
-                await semaphore.acquire()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        queue = self._waiting.setdefault(user_id, deque())
+        queue.append(waiter)
+        timer = loop.call_later(timeout_s, _expire, waiter)
+        try:
+            await waiter  # resolved by `give` with the slot it gives back
         except BaseException as exc:
-            self._leave(user_id)
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self.give(user_id)  # handed a slot, then cancelled before running: pass it on
+            else:
+                self._forget(user_id, waiter)
             if isinstance(exc, TimeoutError):
                 raise DatabaseUnavailable(message) from None
             raise
+        finally:
+            timer.cancel()
 
     def give(self, user_id: str) -> None:
-        self._slots[user_id][0].release()
-        self._leave(user_id)
-
-    def _leave(self, user_id: str) -> None:
-        semaphore, users = self._slots[user_id]
-        if users <= 1:
-            del self._slots[user_id]
+        queue = self._waiting.get(user_id)
+        while queue:
+            waiter = queue.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the slot goes to this waiter: the count stays
+                if not queue:
+                    del self._waiting[user_id]
+                return
+        self._waiting.pop(user_id, None)
+        held = self._held[user_id] - 1
+        if held:
+            self._held[user_id] = held
         else:
-            self._slots[user_id] = (semaphore, users - 1)
+            del self._held[user_id]
+
+    def _forget(self, user_id: str, waiter: asyncio.Future[None]) -> None:
+        queue = self._waiting.get(user_id)
+        if queue is not None:
+            with contextlib.suppress(ValueError):
+                queue.remove(waiter)
+            if not queue:
+                del self._waiting[user_id]
 
     def held(self, user_id: str) -> int:
         """Slots of `user_id` taken right now (for tests and diagnostics)."""
-        semaphore, _ = self._slots.get(user_id, (None, 0))
-        return 0 if semaphore is None else self.share - semaphore._value
+        return self._held.get(user_id, 0)
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
 
 class ConnectionGate:

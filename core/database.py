@@ -20,29 +20,17 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
+from core import embedded
 from core.roles import APP_ROLE, OWNER_ROLE, setup_roles
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_embedded: dict[Path, Any] = {}
-
 
 def embedded_url(data_dir: Path) -> str:
-    """Start (or reuse) the embedded PostgreSQL kept under `data_dir/pg` and return its URL."""
-    pgdata = (data_dir / "pg").resolve()
-    server = _embedded.get(pgdata)
-    if server is None:
-        # Only for the embedded default: importing pgserver warns (RuntimeDirWarning) when
-        # XDG_RUNTIME_DIR is unset, which a server with a DATABASE_URL never needs to see.
-        import pgserver
-
-        pgdata.mkdir(parents=True, exist_ok=True)
-        # cleanup_mode=None: the server outlives this process, so `boothgraph import` then
-        # `boothgraph serve` reuse one cluster instead of starting it twice.
-        server = pgserver.get_server(pgdata, cleanup_mode=None)
-        _embedded[pgdata] = server
-    return str(server.get_uri())
+    """Start (or join) the embedded PostgreSQL kept under `data_dir/pg` and return its URL. It is
+    stopped when the last boothgraph process using it ends (core/embedded.py)."""
+    return embedded.start(data_dir)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import sys
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,6 +79,17 @@ class Settings(BaseSettings):
     poll_opens_at: dt.time = dt.time(7, 0)
     poll_closes_at: dt.time = dt.time(18, 0)
     turnout_undo_s: float = Field(default=300.0, ge=0)
+    # Operating it (routes/operator.py, core/logs.py, core/tracing.py). METRICS_TOKEN: the bearer
+    # secret a Prometheus scraper sends to read /metrics (unset: /metrics is off). LOG_FORMAT:
+    # json (one object per line) or text; auto = json unless stderr is a terminal.
+    # OTEL_EXPORTER_OTLP_ENDPOINT: traces go there (OTLP over HTTP) when set; off when unset.
+    metrics_token: str | None = None
+    # Persisted operations (core/persisted.py): true = only registered operations run, for everyone
+    # (an API key can be made registered-only by itself).
+    registered_operations_only: bool = False
+    log_format: Literal["auto", "json", "text"] = "auto"
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "boothgraph"
 
     # Policy files; the enforcer reloads them when they change.
     policy_dir: Path | None = None
@@ -93,6 +106,12 @@ class Settings(BaseSettings):
     def pool_share(self) -> int:
         """Pooled connections one user may hold at once."""
         return self.user_pool_share or max(1, -(-self.pool_max_size // 2))
+
+    @property
+    def json_logs(self) -> bool:
+        if self.log_format == "auto":
+            return not sys.stderr.isatty()
+        return self.log_format == "json"
 
     @property
     def embedded(self) -> bool:

@@ -1,5 +1,6 @@
 """One log line per request: method, path, status, bytes out, duration and user; never the
-body or the query string (both can hold voters' data). Adds a `Server-Timing` header."""
+body or the query string (both can hold voters' data). Adds a `Server-Timing` header. With
+LOG_FORMAT=json the same facts are fields of the line, beside the request id (core/logs.py)."""
 
 from __future__ import annotations
 
@@ -38,12 +39,24 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, timed_send)
         finally:
+            elapsed_ms = (time.perf_counter() - start) * 1000
+            user = state.get("user_id", "-")
             log.info(
-                "%s %s %d %dB %.1fms user=%s",
+                "%s %s %d %dB %.1fms user=%s id=%s",
                 scope["method"],
                 scope["path"],
                 status,
                 sent,
-                (time.perf_counter() - start) * 1000,
-                state.get("user_id", "-"),
+                elapsed_ms,
+                user,
+                state.get("request_id", "-"),
+                # The fields of a JSON log line (core/logs.py); the request id comes with every record.
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "bytes": sent,
+                    "duration_ms": round(elapsed_ms, 1),
+                    "user": user,
+                },
             )

@@ -9,12 +9,15 @@ they may do, is read from the database by the viewer middleware for every reques
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from core.api_keys import KEY_PREFIX, parse_key
 from core.auth import TokenVerifier, bearer_token
+from core.errors import Unauthenticated
 
 
 class AuthMiddleware:
@@ -28,6 +31,20 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         # Unauthenticated (401, with its Bearer challenge) rises to middleware/errors.py.
-        user_id = self.tokens.user_id(bearer_token(Headers(scope=scope).get("authorization")))
-        scope.setdefault("state", {})["user_id"] = user_id
+        token = bearer_token(Headers(scope=scope).get("authorization"))
+        state = scope.setdefault("state", {})
+        if token.startswith(KEY_PREFIX):  # a service account's API key: checked by the viewer middleware
+            key = parse_key(token)
+            if key is None:
+                raise Unauthenticated("The API key is not valid")
+            # The key's own rate-limit bucket, keyed by its secret too: the prefix is visible, and
+            # guesses with a known prefix must not empty the real key's bucket.
+            bucket = hashlib.blake2b(token.encode(), digest_size=8).hexdigest()
+            state["user_id"], state["api_key"] = f"key:{key[0]}:{bucket}", key
+            await self.app(scope, receive, send)
+            return
+        user_id, session_id = self.tokens.identity(token)
+        state["user_id"] = user_id
+        if session_id is not None:  # a signed-in session's token: the viewer middleware checks it is live
+            state["session_id"] = session_id
         await self.app(scope, receive, send)

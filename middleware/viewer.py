@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from core.api_keys import current_key, key_user
 from core.connections import ConnectionGate
 from core.errors import Unauthenticated
+from core.sessions import session_is_live
 from core.viewer import load_viewer
 
 
@@ -25,9 +27,28 @@ class ViewerMiddleware:
             return
         # A database that is down or too slow raises here: ErrorResponseMiddleware
         # (outside this one) turns that into 503.
+        session_id = scope["state"].get("session_id")
+        api_key = scope["state"].get("api_key")
         async with self.connections.acquire(user_id) as conn:
+            if api_key is not None:
+                found = await key_user(conn, *api_key)
+                if found is None:
+                    raise Unauthenticated("The API key is not valid")
+                user_id = scope["state"]["user_id"] = found[0]
+                scope["state"]["registered_only"] = found[1]  # core/persisted.py
+            # A signed-in session's token works while its session does: signing out or a revocation
+            # ends it on every server process at its next request (resolvers/identity.py).
+            if session_id is not None and not await session_is_live(conn, session_id=session_id, user_id=user_id):
+                raise Unauthenticated("The session has ended; sign in again")
             viewer = await load_viewer(conn, user_id)
         if viewer is None:
             raise Unauthenticated("The token's user does not exist")
         scope["state"]["viewer"] = viewer
-        await self.app(scope, receive, send)
+        if api_key is None:
+            await self.app(scope, receive, send)
+            return
+        token = current_key.set(api_key[0])  # audit entries of this request name the key
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            current_key.reset(token)

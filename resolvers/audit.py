@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from core.api_keys import current_key
 from policies import Cover
 from resolvers.context import ReadContext
 from resolvers.cursors import CursorCodec, binding, validate_first
@@ -43,6 +44,17 @@ ACTIONS = frozenset(
         "turnout.mark",
         "turnout.undo",
         "model_code.refused",
+        # Sign-in (issue 18 §1, resolvers/identity.py): beyond service.md's list.
+        "auth.invite",
+        "auth.sign_in",
+        "auth.sign_in_refused",
+        "auth.refresh",
+        "auth.refresh_reused",
+        "auth.sign_out",
+        "auth.revoke",
+        "auth.key_create",
+        "auth.key_rotate",
+        "auth.key_revoke",
     }
 )
 
@@ -51,6 +63,17 @@ insert into audit_log (user_id, action, unit_id, unit_code, records, detail)
 values ($1, $2, $3, $4, $5, $6)
 returning id
 """
+
+
+def with_key(detail: str | None) -> str | None:
+    """`detail` with the request's API key prefix added (core/api_keys.py), when there is one."""
+    key = current_key.get()
+    if key is None:
+        return detail
+    values = json.loads(detail) if detail else {}
+    if not isinstance(values, dict):
+        values = {"detail": values}
+    return detail_json(**{**values, "apiKey": key})
 
 
 def detail_json(**values: Any) -> str:
@@ -68,9 +91,11 @@ async def record(
     records: int,
     detail: str | None = None,
 ) -> int:
-    """Append one entry; returns its id. Call it inside the transaction of the change."""
+    """Append one entry; returns its id. Call it inside the transaction of the change. A request
+    made with an API key adds the key's prefix to `detail` (`apiKey`)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
+    detail = with_key(detail)
     return int(await conn.fetchval(INSERT_SQL, user_id, action, unit_id, unit_code, int(records), detail))
 
 
@@ -88,14 +113,15 @@ async def record_many(
     if unknown:
         raise ValueError(f"unknown audit actions {sorted(unknown)!r}")
     await conn.execute(
-        """insert into audit_log (user_id, action, unit_id, unit_code, records)
-           select $1, e.action, u.id, e.code, e.records
+        """insert into audit_log (user_id, action, unit_id, unit_code, records, detail)
+           select $1, e.action, u.id, e.code, e.records, $5
            from unnest($2::text[], $3::text[], $4::int[]) with ordinality as e(action, code, records, n)
            left join units u on u.code = e.code order by e.n""",
         user_id,
         actions,
         unit_codes,
         records,
+        with_key(None),
     )
 
 

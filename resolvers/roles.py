@@ -100,7 +100,7 @@ def permission_rank(policy: PolicyEngine, viewer: Viewer, place: UnitPlace, perm
     return best
 
 
-def _check_grant_power(policy: PolicyEngine, viewer: Viewer, place: UnitPlace, role: str) -> None:
+def check_grant_power(policy: PolicyEngine, viewer: Viewer, place: UnitPlace, role: str) -> None:
     rank = granting_rank(policy, viewer, place)
     if rank is None:
         raise Forbidden("You may not grant or revoke roles in this unit")
@@ -114,7 +114,7 @@ def line_rank(policy: PolicyEngine, holder: Viewer, place: UnitPlace) -> int | N
     return max(ranks, default=None)
 
 
-async def _check_not_outranked(
+async def check_not_outranked(
     conn: asyncpg.Connection, policy: PolicyEngine, me: Viewer, user_id: str, place: UnitPlace
 ) -> Viewer:
     """FORBIDDEN when `user_id` holds on the unit's line a role of rank >= the granting role's:
@@ -154,10 +154,10 @@ async def grant_role(
             allowed = ", ".join(sorted(lv.value for lv in policy.allowed_levels(role_name)))
             raise BadUserInput(f"{role_name} may only be assigned at level {allowed}", argument="role")
         # 3. FORBIDDEN: no role.grant here, a role not below the granting role, oneself.
-        _check_grant_power(policy, me, place, role_name)
+        check_grant_power(policy, me, place, role_name)
         if user_id == me.user_id:
             raise Forbidden("You may not grant a role to yourself")
-        grantee = await _check_not_outranked(conn, policy, me, user_id, place)
+        grantee = await check_not_outranked(conn, policy, me, user_id, place)
         had = set(policy.permissions_over(grantee, place))
         # What the role alone holds at the unit, as the policy (inheritance included) says.
         alone = Viewer(grantee.user_id, grantee.name, (AssignedRole(0, role_name, place, place.code, None),))
@@ -210,10 +210,10 @@ async def revoke_role(conn: asyncpg.Connection, viewer: Viewer, policy: PolicyEn
         place = unit_place({**dict(row), "id": row["unit_id"], "code": row["unit_code"], "level": row["unit_level"]})
         if not _is_visible(me, place):
             raise NotFound("No such assignment")
-        _check_grant_power(policy, me, place, row["role"])
+        check_grant_power(policy, me, place, row["role"])
         if row["user_id"] == me.user_id:
             raise Forbidden("You may not revoke your own role")
-        await _check_not_outranked(conn, policy, me, row["user_id"], place)
+        await check_not_outranked(conn, policy, me, row["user_id"], place)
         await conn.execute("delete from assignments where id = $1", ident)
         await audit.record(
             conn,

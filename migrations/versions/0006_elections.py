@@ -17,14 +17,14 @@
   of their district or of the state; a read sums the stripes.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0008
 Create Date: 2026-12-06
 """
 
 from migrations.sql import run_script
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
