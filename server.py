@@ -3,6 +3,7 @@
 
 Routes: POST /graphql (GET /graphql: GraphiQL when enabled, or a query), GET /healthz,
 GET /readyz (routes/health.py), POST /import and GET /export/voters.csv (routes/transfer.py),
+GET /export/walklist.pdf and /export/slips.pdf (routes/printouts.py),
 and the officials' page under /app/. Which of them are public is decided here (`PublicPaths`).
 Middleware (middleware/, outermost first): access log, security headers, CORS (when
 CORS_ORIGINS is set), errors (renders every core.errors class raised inside it, and 503 for a
@@ -78,6 +79,7 @@ from resolvers.redaction import ReadLog
 from resolvers.release import release_due
 from routes import auth as auth_routes
 from routes import operator as operator_routes
+from routes import printouts as printout_routes
 from routes import transfer as transfer_routes
 from routes.health import healthz, readyz
 from routes.state import AppState, request_viewer
@@ -513,6 +515,7 @@ def create_app(
         *transfer_routes.routes,
         *operator_routes.routes,
         *auth_routes.routes,
+        *printout_routes.routes,
         Route("/", lambda request: RedirectResponse(WEB_PREFIX + "/"), methods=["GET"]),
         Mount(WEB_PREFIX, StaticFiles(directory=WEB_DIR, html=True), name="web"),
     ]

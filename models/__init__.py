@@ -115,6 +115,9 @@ class Voter(SQLModel, table=True):
     economic_status: str | None = None
     contact_consent: str = "UNKNOWN"
     erased: bool = False
+    roll_page: int | None = None  # the page an import gave; NULL: pages of 30 serials
+    page: int | None = None  # generated (0005): roll_page, else (serial_number - 1) / 30 + 1
+    household: str | None = None  # generated (0005): house_key(house_number), the household's key
 
 
 class Beneficiary(SQLModel, table=True):
@@ -137,6 +140,7 @@ class Assignment(SQLModel, table=True):
     user_id: str = Field(foreign_key="users.id")
     role: str
     unit_id: int = Field(foreign_key="units.id")
+    page: int | None = None  # a role held at one page of the booth `unit_id` (PAGE_INCHARGE)
 
 
 class Campaign(SQLModel, table=True):

@@ -1,5 +1,5 @@
 """The access policy: Casbin model and policy files, and the one module that imports casbin."""
 
-from policies.engine import PERMISSIONS, Cover, PolicyEngine
+from policies.engine import PAGE_INDEX, PERMISSIONS, Cover, PolicyEngine
 
-__all__ = ["PERMISSIONS", "Cover", "PolicyEngine"]
+__all__ = ["PAGE_INDEX", "PERMISSIONS", "Cover", "PolicyEngine"]

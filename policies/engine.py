@@ -20,7 +20,7 @@ from pathlib import Path
 
 import casbin
 
-from core.viewer import UnitPlace, Viewer
+from core.viewer import PAGE, UnitPlace, Viewer
 from models import Level
 from policies.model_code import ModelCodeFile
 from policies.role_manager import AncestorRoleManager, UserLinks
@@ -57,9 +57,9 @@ class Cover:
     def of(cls, places: Iterable[UnitPlace]) -> Cover:
         """The cover of these units: duplicates and units lying inside another dropped, the rest
         by (depth, id). The one place a cover is built from loose units."""
-        distinct = {p.id: p for p in places}.values()
+        distinct = {p.key: p for p in places}.values()  # a roll page shares its booth's id
         kept = [p for p in distinct if not any(p is not o and p.is_under(o) for o in distinct)]
-        return cls(tuple(sorted(kept, key=lambda p: (p.level.depth, p.id))))
+        return cls(tuple(sorted(kept, key=lambda p: (p.level.depth, p.id, p.page or 0))))
 
     @property
     def empty(self) -> bool:
@@ -74,9 +74,17 @@ class Cover:
         return any(place.is_under(u) for u in self.units)
 
     def covers_ancestors(self, ancestors: tuple[int | None, ...]) -> bool:
-        """For a row that carries its (state, region, district, mandal, booth) ids; voters have
-        no state id, and the one STATE covers everything anyway."""
-        return any(u.level is Level.STATE or ancestors[u.level.depth] == u.id for u in self.units)
+        """For a row that carries its (state, region, district, mandal, booth) ids and, for a
+        voter, its page as a sixth; voters have no state id, and the one STATE covers everything
+        anyway. A page's unit covers only a row that names that page."""
+        return any(
+            u.level is Level.STATE
+            or (
+                ancestors[u.level.depth] == u.id
+                and (u.page is None or (len(ancestors) > PAGE_INDEX and ancestors[PAGE_INDEX] == u.page))
+            )
+            for u in self.units
+        )
 
     def within(self, place: UnitPlace) -> Cover:
         """The part of this cover inside `place`'s subtree (all of `place` when it is covered)."""
@@ -87,11 +95,12 @@ class Cover:
     def intersection(self, other: Cover) -> Cover:
         """The units covering exactly what both covers hold: a cover's units never nest, so of two
         nested units, one from each, the inner one is their overlap."""
-        inner = {u.id: u for u in self.units if other.covers(u)} | {u.id: u for u in other.units if self.covers(u)}
+        inner = {u.key: u for u in self.units if other.covers(u)} | {u.key: u for u in other.units if self.covers(u)}
         return Cover(tuple(inner.values()))
 
 
 EMPTY = Cover(())
+PAGE_INDEX = 5  # where a voter's page stands in the ancestors tuple of covers_ancestors
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,22 +125,32 @@ class PolicyEngine:
         self.reload()
 
     # ------------------------------------------------------------------ loading ---
-    def _build(self) -> tuple[casbin.Enforcer, dict[str, frozenset[Level]], dict[str, int]]:
+    def _build(
+        self,
+    ) -> tuple[casbin.Enforcer, dict[str, frozenset[str]], dict[str, int], dict[str, frozenset[str]]]:
         enforcer = casbin.Enforcer(str(self._files.model), str(self._files.policy))
         enforcer.set_role_manager(AncestorRoleManager(self.users))
         enforcer.build_role_links()
-        levels: dict[str, set[Level]] = {}
+        levels: dict[str, set[str]] = {}
         for role, level in enforcer.get_named_policy("p2"):
-            levels.setdefault(role, set()).add(Level(level))
+            levels.setdefault(role, set()).add(level if level == PAGE else Level(level).value)
         ranks = {role: int(rank) for role, rank in enforcer.get_named_policy("p3")}
-        return enforcer, {r: frozenset(ls) for r, ls in levels.items()}, ranks
+        appoints: dict[str, set[str]] = {}
+        for role, appointed in enforcer.get_named_policy("p4"):
+            appoints.setdefault(role, set()).add(appointed)
+        return (
+            enforcer,
+            {r: frozenset(ls) for r, ls in levels.items()},
+            ranks,
+            {r: frozenset(a) for r, a in appoints.items()},
+        )
 
     def reload(self) -> None:
         """Read the policy files into a new enforcer and swap it in (requests keep the old one
         until the swap, so they are never blocked by a half-loaded policy)."""
         stamp = self._files.stamp()
-        enforcer, levels, ranks = self._build()
-        self._enforcer, self._levels, self._ranks = enforcer, levels, ranks
+        enforcer, levels, ranks, appoints = self._build()
+        self._enforcer, self._levels, self._ranks, self._appoints = enforcer, levels, ranks, appoints
         self._cache.clear()
         self._stamp = stamp
         log.info("policy loaded: %d rules", len(enforcer.get_policy()))
@@ -173,11 +192,11 @@ class PolicyEngine:
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
-        granted: dict[int, UnitPlace] = {}
+        granted: dict[tuple[int, int | None], UnitPlace] = {}
         for assignment in viewer.assignments:
             place = assignment.unit
-            if place.id not in granted and self._enforcer.enforce(viewer.user_id, place.path, permission):
-                granted[place.id] = place
+            if place.key not in granted and self._enforcer.enforce(viewer.user_id, place.path, permission):
+                granted[place.key] = place
         cover = Cover.of(granted.values())
         self._cache[key] = cover
         if len(self._cache) > self._cache_size:
@@ -205,8 +224,13 @@ class PolicyEngine:
     def rank(self, role: str) -> int:
         return self._ranks.get(role, 0)
 
-    def allowed_levels(self, role: str) -> frozenset[Level]:
+    def allowed_levels(self, role: str) -> frozenset[str]:
+        """Level names (and PAGE: one roll page of a booth) where the role may be assigned."""
         return self._levels.get(role, frozenset())
+
+    def appoints(self, role: str) -> frozenset[str]:
+        """Roles that `role` may grant and revoke in its scope without role.grant (p4 rules)."""
+        return self._appoints.get(role, frozenset())
 
     def roles(self) -> list[str]:
         return sorted(self._ranks, key=lambda r: -self._ranks[r])

@@ -40,8 +40,8 @@ def call_log_condition(ctx: ReadContext, params: SqlParams, log_alias: str = "cl
     """Call logs a viewer may read: of voters under the viewer's outreach.manage cover, and the
     viewer's own calls of voters still under their outreach.call cover (a revoked caller loses
     their past logs at once, as they lose their list)."""
-    manage = scope_condition(ctx.cover("outreach.manage"), params, voter_alias)
-    reach = scope_condition(ctx.cover("outreach.call"), params, voter_alias)
+    manage = scope_condition(ctx.cover("outreach.manage"), params, voter_alias, pages=True)
+    reach = scope_condition(ctx.cover("outreach.call"), params, voter_alias, pages=True)
     own = "false" if reach == "false" else f"({log_alias}.caller_id = {params.add(ctx.viewer.user_id)} and {reach})"
     if manage == "false":
         return own

@@ -101,7 +101,7 @@ async def _check_power_over(conn: asyncpg.Connection, policy: PolicyEngine, issu
         if not visible.covers(assignment.unit):
             raise Forbidden("This user holds roles outside your area")
         check_grant_power(policy, issuer, assignment.unit, assignment.role)
-        await check_not_outranked(conn, policy, issuer, user_id, assignment.unit)
+        await check_not_outranked(conn, policy, issuer, user_id, assignment.unit, assignment.role)
     return holder
 
 

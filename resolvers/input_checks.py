@@ -14,9 +14,19 @@ from core.errors import BadUserInput
 PHONE_RE = re.compile(r"^[0-9]{10}$")
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 MAX_TEXT = 2000
+MAX_PAGE = 2_147_483_647
 
 
 # ------------------------------------------------------------------------- input checks ---
+def check_page(value: Any, argument: str = "page") -> int | None:
+    """A roll page number (docs/pages.md): a positive int, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_PAGE:
+        raise BadUserInput(f"{argument} must be a page number from 1 to {MAX_PAGE}", argument=argument)
+    return value
+
+
 def parse_date(value: str | None, argument: str) -> dt.date | None:
     if value is None:
         return None

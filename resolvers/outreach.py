@@ -313,10 +313,14 @@ async def assign_calls(
     unit: str | None = None,
     filt: VoterFilterArgs | None = None,
     limit: int = 100,
+    one_per_household: bool = False,
     clock: Clock = SYSTEM_CLOCK,
     settings: Settings | None = None,
 ) -> int:
     """Assigns up to `limit` voters to the caller in one INSERT ... SELECT; returns how many.
+    `one_per_household`: the first eligible voter of each household in roll order, none of a
+    household already on this campaign's lists (a voter with no house number is a household
+    of their own, docs/pages.md).
     unique(campaign_id, voter_id) + ON CONFLICT DO NOTHING keeps concurrent calls from ever
     putting a voter twice on one campaign's lists."""
     if not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= MAX_ASSIGN:
@@ -364,18 +368,26 @@ async def assign_calls(
 
     params = SqlParams(campaign.id, caller_id, viewer.user_id, [s.code for s in campaign.schemes])
     where = [
-        under_condition(place, params, "v"),
-        scope_condition(reach, params, "v"),  # only where the caller's own outreach.call reaches
+        under_condition(place, params, "v", pages=True),
+        scope_condition(reach, params, "v", pages=True),  # only where the caller's own outreach.call reaches
         "v.phone is not null",
         "v.contact_consent <> 'DENIED'",
         "exists (select 1 from beneficiaries bn where bn.voter_id = v.id and bn.scheme_code = any($4::text[]))",
         "not exists (select 1 from call_assignments x where x.campaign_id = $1 and x.voter_id = v.id)",
         *filter_conditions(filt, params),
     ]
+    source = f"""select v.id, v.booth_id, v.serial_number from voters v where {" and ".join(where)}"""
+    if one_per_household:
+        source = f"""select distinct on (v.booth_id, coalesce(v.household, '#' || v.id)) v.id, v.booth_id,
+                            v.serial_number
+                     from voters v
+                     where {" and ".join(where)} and not exists (
+                         select 1 from call_assignments x join voters h on h.id = x.voter_id
+                         where x.campaign_id = $1 and h.booth_id = v.booth_id and h.household = v.household)
+                     order by v.booth_id, coalesce(v.household, '#' || v.id), v.serial_number, v.id"""
     sql = f"""
         insert into call_assignments (campaign_id, voter_id, caller_id, assigned_by)
-        select $1, v.id, $2, $3 from voters v
-        where {" and ".join(where)}
+        select $1, v.id, $2, $3 from ({source}) v
         order by v.booth_id, v.serial_number, v.id
         limit {params.add(limit)}
         on conflict (campaign_id, voter_id) do nothing
@@ -391,7 +403,9 @@ async def assign_calls(
             unit_id=place.id,
             unit_code=place.code,
             records=count,
-            detail=audit.detail_json(campaign=campaign.id, caller=caller_id),
+            detail=audit.detail_json(
+                campaign=campaign.id, caller=caller_id, **({"one_per_household": True} if one_per_household else {})
+            ),
         )
         return count
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies import Cover
+from policies import PAGE_INDEX, Cover
 
 SENSITIVE_FIELDS = ("casteCategory", "caste", "economicStatus")
 MASK = "******"
@@ -27,16 +27,21 @@ class VoterVisibility:
     for a voter depends only on its booth's ancestors, so it is remembered per ancestry: a page
     asks the covers once per booth, not twice per voter."""
 
-    __slots__ = ("contact", "sensitive", "_clear")
+    __slots__ = ("contact", "sensitive", "_clear", "_paged")
     MEMO_SIZE = 4096
 
     def __init__(self, contact: Cover, sensitive: Cover) -> None:
         self.contact = contact
         self.sensitive = sensitive
         self._clear: dict[tuple[int | None, ...], tuple[bool, bool]] = {}
+        # Only a cover holding a roll page makes the answer depend on the voter's page: else the
+        # memo stays per booth (a large export would otherwise keep an entry per page).
+        self._paged = any(u.page is not None for u in (*contact.units, *sensitive.units))
 
     def clear(self, ancestors: tuple[int | None, ...]) -> tuple[bool, bool]:
-        """(contact in clear, sensitive in clear) for a voter with these ancestors."""
+        """(contact in clear, sensitive in clear) for a voter with these ancestors (and page)."""
+        if not self._paged:
+            ancestors = ancestors[:PAGE_INDEX]
         found = self._clear.get(ancestors)
         if found is None:
             if len(self._clear) >= self.MEMO_SIZE:
@@ -58,7 +63,8 @@ class RedactedVoter:
 
 
 def voter_ancestors(row: Mapping[str, Any]) -> tuple[int | None, ...]:
-    return (None, row["region_id"], row["district_id"], row["mandal_id"], row["booth_id"])
+    """(state, region, district, mandal, booth, page): the page decides a page in-charge's cover."""
+    return (None, row["region_id"], row["district_id"], row["mandal_id"], row["booth_id"], row["page"])
 
 
 def redact_voter(row: Mapping[str, Any], visibility: VoterVisibility, *, on_call_list: bool = False) -> RedactedVoter:

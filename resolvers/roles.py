@@ -31,9 +31,10 @@ import asyncpg
 
 from core.errors import BadUserInput, Forbidden, NotFound
 from core.viewer import AssignedRole, UnitPlace, Viewer, load_viewer, unit_place
+from models import Level
 from policies import PolicyEngine
 from resolvers import audit
-from resolvers.input_checks import check_text, parse_id
+from resolvers.input_checks import check_page, check_text, parse_id
 from resolvers.places import find_unit
 from resolvers.unit_of_work import in_transaction
 from resolvers.visibility import visible_cover
@@ -49,10 +50,11 @@ class AssignmentRow:
     unit_name: str
     unit_name_hi: str | None
     unit_level: str
+    page: int | None = None
 
 
 ASSIGNMENT_SQL = """
-select a.id, a.user_id, a.role, u.id as unit_id, u.code as unit_code, u.name as unit_name,
+select a.id, a.user_id, a.role, a.page, u.id as unit_id, u.code as unit_code, u.name as unit_name,
        u.name_hi as unit_name_hi, u.level as unit_level,
        u.path, u.state_id, u.region_id, u.district_id, u.mandal_id, u.booth_id
 from assignments a join units u on u.id = a.unit_id
@@ -69,6 +71,7 @@ def _assignment(r: asyncpg.Record) -> AssignmentRow:
         unit_name=r["unit_name"],
         unit_name_hi=r["unit_name_hi"],
         unit_level=r["unit_level"],
+        page=r["page"],
     )
 
 
@@ -80,8 +83,16 @@ async def _current_viewer(conn: asyncpg.Connection, viewer: Viewer) -> Viewer:
     return current if current is not None else Viewer(viewer.user_id, viewer.name, ())
 
 
-def granting_rank(policy: PolicyEngine, viewer: Viewer, place: UnitPlace) -> int | None:
-    return permission_rank(policy, viewer, place, "role.grant")
+def granting_rank(policy: PolicyEngine, viewer: Viewer, place: UnitPlace, role: str | None = None) -> int | None:
+    """The rank with which the viewer grants or revokes `role` at `place`: of role.grant over it, or
+    of an assignment over it whose role may appoint `role` (p4: a booth president appoints page
+    in-charges without role.grant over the booth); the rank rules are the same for both."""
+    rank = permission_rank(policy, viewer, place, "role.grant")
+    for assignment in viewer.assignments if role is not None else ():
+        if place.is_under(assignment.unit) and role in policy.appoints(assignment.role):
+            own = policy.rank(assignment.role)
+            rank = own if rank is None else max(rank, own)
+    return rank
 
 
 def permission_rank(policy: PolicyEngine, viewer: Viewer, place: UnitPlace, permission: str) -> int | None:
@@ -101,7 +112,7 @@ def permission_rank(policy: PolicyEngine, viewer: Viewer, place: UnitPlace, perm
 
 
 def check_grant_power(policy: PolicyEngine, viewer: Viewer, place: UnitPlace, role: str) -> None:
-    rank = granting_rank(policy, viewer, place)
+    rank = granting_rank(policy, viewer, place, role)
     if rank is None:
         raise Forbidden("You may not grant or revoke roles in this unit")
     if policy.rank(role) >= rank:
@@ -115,7 +126,7 @@ def line_rank(policy: PolicyEngine, holder: Viewer, place: UnitPlace) -> int | N
 
 
 async def check_not_outranked(
-    conn: asyncpg.Connection, policy: PolicyEngine, me: Viewer, user_id: str, place: UnitPlace
+    conn: asyncpg.Connection, policy: PolicyEngine, me: Viewer, user_id: str, place: UnitPlace, role: str
 ) -> Viewer:
     """FORBIDDEN when `user_id` holds on the unit's line a role of rank >= the granting role's:
     such a grant or revoke can only be one the user could not make or suffer directly (a role
@@ -123,7 +134,7 @@ async def check_not_outranked(
     their assignments locked until commit (FOR SHARE) so the answer holds when we commit."""
     await conn.execute("select 1 from assignments where user_id = $1 order by id for share", user_id)
     holder = await load_viewer(conn, user_id) or Viewer(user_id, "", ())
-    held, mine = line_rank(policy, holder, place), granting_rank(policy, me, place)
+    held, mine = line_rank(policy, holder, place), granting_rank(policy, me, place, role)
     if held is not None and mine is not None and held >= mine:
         raise Forbidden("This user holds a role of equal or higher rank than yours on this unit's line")
     return holder
@@ -134,45 +145,64 @@ def _is_visible(viewer: Viewer, place: UnitPlace) -> bool:
 
 
 async def grant_role(
-    conn: asyncpg.Connection, viewer: Viewer, policy: PolicyEngine, *, user_id: str, role: Any, unit: str
+    conn: asyncpg.Connection,
+    viewer: Viewer,
+    policy: PolicyEngine,
+    *,
+    user_id: str,
+    role: Any,
+    unit: str,
+    page: int | None = None,
 ) -> AssignmentRow:
+    """`page`: the role is held at that roll page of the booth `unit` (docs/pages.md)."""
     role_name = str(getattr(role, "value", role))
     check_text(user_id, "userId", limit=200, required=True)
     check_text(unit, "unit", limit=200, required=True)
+    check_page(page)
 
     async def work() -> AssignmentRow:
         me = await _current_viewer(conn, viewer)
         # 1. NOT_FOUND: unknown user, unknown or invisible unit.
         user_exists = await conn.fetchval("select true from users where id = $1", user_id)
         place = await find_unit(conn, unit)
+        if place is not None and page is not None:
+            if place.level is not Level.BOOTH:
+                raise BadUserInput("page is a roll page of a BOOTH unit", argument="page")
+            place = place.at_page(page)
         if not user_exists or place is None or not _is_visible(me, place):
             raise NotFound("No such user or unit")
         # 2. BAD_USER_INPUT: a role the policy does not know, or at a level it does not allow.
         if role_name not in policy.roles():
             raise BadUserInput(f"Unknown role {role_name}", argument="role")
-        if place.level not in policy.allowed_levels(role_name):
-            allowed = ", ".join(sorted(lv.value for lv in policy.allowed_levels(role_name)))
+        if place.kind not in policy.allowed_levels(role_name):
+            allowed = ", ".join(sorted(policy.allowed_levels(role_name)))
             raise BadUserInput(f"{role_name} may only be assigned at level {allowed}", argument="role")
         # 3. FORBIDDEN: no role.grant here, a role not below the granting role, oneself.
         check_grant_power(policy, me, place, role_name)
         if user_id == me.user_id:
             raise Forbidden("You may not grant a role to yourself")
-        grantee = await check_not_outranked(conn, policy, me, user_id, place)
+        grantee = await check_not_outranked(conn, policy, me, user_id, place, role_name)
         had = set(policy.permissions_over(grantee, place))
         # What the role alone holds at the unit, as the policy (inheritance included) says.
         alone = Viewer(grantee.user_id, grantee.name, (AssignedRole(0, role_name, place, place.code, None),))
         gives = policy.permissions_over(alone, place)
         policy.cover(me, "role.grant")  # leave the engine synced with the granter
         new_id = await conn.fetchval(
-            """insert into assignments (user_id, role, unit_id) values ($1, $2, $3)
-               on conflict (user_id, role, unit_id) do nothing returning id""",
+            """insert into assignments (user_id, role, unit_id, page) values ($1, $2, $3, $4)
+               on conflict (user_id, role, unit_id, page) do nothing returning id""",
             user_id,
             role_name,
             place.id,
+            place.page,
         )
         existed = new_id is None
         row = await conn.fetchrow(
-            ASSIGNMENT_SQL + " where a.user_id = $1 and a.role = $2 and a.unit_id = $3", user_id, role_name, place.id
+            ASSIGNMENT_SQL
+            + " where a.user_id = $1 and a.role = $2 and a.unit_id = $3 and a.page is not distinct from $4",
+            user_id,
+            role_name,
+            place.id,
+            place.page,
         )
         await audit.record(
             conn,
@@ -184,6 +214,7 @@ async def grant_role(
             detail=audit.detail_json(
                 user=user_id,
                 role=role_name,
+                **({} if place.page is None else {"page": place.page}),
                 assignment=row["id"],
                 already_held=existed,
                 permissions=gives,
@@ -207,13 +238,15 @@ async def revoke_role(conn: asyncpg.Connection, viewer: Viewer, policy: PolicyEn
         row = await conn.fetchrow(ASSIGNMENT_SQL + " where a.id = $1 for update of a", ident)
         if row is None:
             raise NotFound("No such assignment")
-        place = unit_place({**dict(row), "id": row["unit_id"], "code": row["unit_code"], "level": row["unit_level"]})
+        place = unit_place(
+            {**dict(row), "id": row["unit_id"], "code": row["unit_code"], "level": row["unit_level"]}, row["page"]
+        )
         if not _is_visible(me, place):
             raise NotFound("No such assignment")
         check_grant_power(policy, me, place, row["role"])
         if row["user_id"] == me.user_id:
             raise Forbidden("You may not revoke your own role")
-        await check_not_outranked(conn, policy, me, row["user_id"], place)
+        await check_not_outranked(conn, policy, me, row["user_id"], place, row["role"])
         await conn.execute("delete from assignments where id = $1", ident)
         await audit.record(
             conn,
@@ -222,7 +255,12 @@ async def revoke_role(conn: asyncpg.Connection, viewer: Viewer, policy: PolicyEn
             unit_id=place.id,
             unit_code=place.code,
             records=1,
-            detail=audit.detail_json(user=row["user_id"], role=row["role"], assignment=ident),
+            detail=audit.detail_json(
+                user=row["user_id"],
+                role=row["role"],
+                assignment=ident,
+                **({} if row["page"] is None else {"page": row["page"]}),
+            ),
         )
         return True
 

@@ -5,7 +5,9 @@ WHERE through `scope_condition` (and `under_condition` for "inside this unit"). 
 in the code base writes a scope condition by hand.
 
 A row is inside a covering unit U of level L when the row's `<L>_id` column equals U.id
-(`units`, `voters` carry those columns). The single STATE covers everything.
+(`units`, `voters` carry those columns). The single STATE covers everything. A roll page of a
+booth (a page in-charge's cover, docs/pages.md) holds the rows with that booth_id and that
+`page`: only voters carry a page (`pages=True`); no other row lies inside a page.
 """
 
 from __future__ import annotations
@@ -28,26 +30,41 @@ class SqlParams:
         return f"${len(self.values)}"
 
 
-def scope_condition(cover: Cover, params: SqlParams, alias: str) -> str:
-    """`alias`'s row lies under one of `cover`'s units. Empty cover: `false`."""
+def scope_condition(cover: Cover, params: SqlParams, alias: str, *, pages: bool = False) -> str:
+    """`alias`'s row lies under one of `cover`'s units. Empty cover: `false`. `pages`: the row
+    carries a `page` (voters), so a cover's roll pages hold rows; else they hold none."""
     if cover.empty:
         return "false"
     if cover.everything:
         return "true"
     by_level: dict[Level, list[int]] = {}
+    page_arms: list[str] = []
     for unit in cover.units:
-        by_level.setdefault(unit.level, []).append(unit.id)
+        if unit.page is None:
+            by_level.setdefault(unit.level, []).append(unit.id)
+        elif pages:
+            page_arms.append(_page_arm(unit, params, alias))
     arms = [
         f"{alias}.{level.column} = any({params.add(sorted(ids))}::int[])"
         if len(ids) > 1
         else f"{alias}.{level.column} = {params.add(ids[0])}::int"
         for level, ids in sorted(by_level.items(), key=lambda item: item[0].depth)
-    ]
+    ] + page_arms
+    if not arms:
+        return "false"
     return arms[0] if len(arms) == 1 else "(" + " or ".join(arms) + ")"
 
 
-def under_condition(place: UnitPlace, params: SqlParams, alias: str) -> str:
-    """`alias`'s row lies in `place`'s subtree (itself included)."""
+def _page_arm(page: UnitPlace, params: SqlParams, alias: str) -> str:
+    # (booth_id, page, serial_number) is indexed: a page's few dozen voters by one range scan.
+    return f"({alias}.booth_id = {params.add(page.id)}::int and {alias}.page = {params.add(page.page)}::int)"
+
+
+def under_condition(place: UnitPlace, params: SqlParams, alias: str, *, pages: bool = False) -> str:
+    """`alias`'s row lies in `place`'s subtree (itself included); of a roll page, only rows that
+    carry a page (`pages`) can."""
+    if place.page is not None:
+        return _page_arm(place, params, alias) if pages else "false"
     return under_unit(place.id, place.level, params, alias)
 
 

@@ -54,7 +54,7 @@ async def voter_for_write(
     voter is an object the viewer can read only with it, access-policy.md), FORBIDDEN when
     readable without voter.write over it. Call inside the mutation's transaction."""
     params = SqlParams(epic_number)
-    cond = scope_condition(policy.cover(viewer, "voter.read"), params, "v")
+    cond = scope_condition(policy.cover(viewer, "voter.read"), params, "v", pages=True)
     row = await conn.fetchrow(f"{VOTER_ROW_SQL} where v.epic_number = $1 and {cond} for update of v", *params.values)
     if row is None or not policy.cover(viewer, "voter.read").covers_ancestors(voter_ancestors(row)):
         # A voter the viewer cannot read is absent to them, so the answer (the voter as a read

@@ -9,8 +9,9 @@ from resolvers.units import UnitRow, units_unscoped
 
 
 def root_places(assignments: tuple[AssignedRole, ...]) -> list[UnitPlace]:
-    """The assigned units not under another assigned unit (whatever the roles)."""
-    return list(Cover.of(a.unit for a in assignments).units)
+    """The assigned units not under another assigned unit (whatever the roles). A roll page is
+    no unit: a page in-charge's booth is above their scope, not a root of it."""
+    return list(Cover.of(a.unit for a in assignments if a.unit.page is None).units)
 
 
 async def roots(ctx: ReadContext) -> list[UnitRow]:

@@ -30,8 +30,9 @@ def visible_cover(viewer: Viewer) -> Cover:
 
 def visible_at_or_above(viewer: Viewer, level: Level) -> Cover:
     """The viewer's visible units at `level` or above it: a unit at `level` is visible exactly
-    when it lies under one of them (deeper assignments only make their own subtrees visible)."""
-    return Cover(tuple(u for u in visible_cover(viewer).units if u.level.depth <= level.depth))
+    when it lies under one of them (deeper assignments only make their own subtrees visible, and a
+    roll page lies below its booth)."""
+    return Cover(tuple(u for u in visible_cover(viewer).units if u.level.depth <= level.depth and u.page is None))
 
 
 def require_visible(
@@ -60,7 +61,7 @@ def own_entries(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> str:
     outreach.call cover whose consent is not DENIED. A voter under both the campaign's unit and
     the caller's cover puts the campaign on the caller's line, so no separate condition on the
     campaign's unit."""
-    reach = scope_condition(policy.cover(viewer, "outreach.call"), params, "v")
+    reach = scope_condition(policy.cover(viewer, "outreach.call"), params, "v", pages=True)
     if reach == "false":
         return "false"
     me = params.add(viewer.user_id)

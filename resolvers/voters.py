@@ -50,7 +50,7 @@ _KEY_COLUMNS = {
 
 VOTER_COLUMNS = """v.id, v.epic_number, v.serial_number, v.name, v.name_hi, v.relative_name, v.age, v.gender,
     v.house_number, v.phone, v.caste_category, v.caste, v.economic_status, v.contact_consent,
-    v.region_id, v.district_id, v.mandal_id, v.booth_id,
+    v.region_id, v.district_id, v.mandal_id, v.booth_id, v.page, v.household,
     b.code as booth_code, b.name as booth_name, b.name_hi as booth_name_hi, b.path as booth_path,
     b.state_id as booth_state_id"""
 
@@ -78,6 +78,9 @@ class VoterFilterArgs:
     has_phone: bool | None = None
     contact_consent: str | None = None
     search: str | None = None
+    # Not in the GraphQL filter: the members of one household, (booth id, household key), or
+    # (booth id, None, voter id) for a voter without a house number (docs/pages.md).
+    household: tuple[int, str | None, int] | None = None
 
     @property
     def sensitive(self) -> list[str]:
@@ -138,6 +141,8 @@ class VoterRecord:
     redacted_fields: list[str]
     booth: UnitRow
     schemes: list[SchemeGrant]
+    page: int
+    household: str | None
 
 
 # ------------------------------------------------------------------ helpers ---
@@ -212,6 +217,8 @@ def record_of(row: Mapping[str, Any], red: RedactedVoter, booths: dict[int, Unit
         redacted_fields=red.redacted_fields,
         booth=_booth(row, booths),
         schemes=schemes_of(row),
+        page=row["page"],
+        household=row["household"],
     )
 
 
@@ -258,6 +265,12 @@ def filter_conditions(filt: VoterFilterArgs, params: SqlParams) -> list[str]:
         where.append("v.phone is not null" if filt.has_phone else "v.phone is null")
     if filt.contact_consent is not None:
         where.append(f"v.contact_consent = {params.add(filt.contact_consent)}")
+    if filt.household is not None:
+        booth, key, voter = filt.household
+        where.append(
+            f"v.booth_id = {params.add(booth)}::int and "
+            + (f"v.id = {params.add(voter)}::bigint" if key is None else f"v.household = {params.add(key)}")
+        )
     if filt.search is not None:
         pattern = params.add(like_prefix(filt.search))
         epic = params.add(filt.search)
@@ -312,9 +325,11 @@ async def voter_reach(
         above = visible_at_or_above(ctx.viewer, key[1])
         if above.empty:
             return None
-        reach = VoterReach(read, [scope_condition(read, params, "v"), under_unit(*key, params, "v")], params)
+        reach = VoterReach(
+            read, [scope_condition(read, params, "v", pages=True), under_unit(*key, params, "v")], params
+        )
         if not all(above.covers(u) for u in read.units):  # else the read scope implies it
-            reach.where.append(scope_condition(above, params, "v"))
+            reach.where.append(scope_condition(above, params, "v", pages=True))
     else:
         place = await place_by_code(ctx, unit) if isinstance(unit, str) else unit
         if place is not None and not visible_cover(ctx.viewer).covers(place):
@@ -325,16 +340,17 @@ async def voter_reach(
         check_sensitive_filter(ctx, filt, cover)
         if cover.empty:
             return None
-        reach = VoterReach(cover, [scope_condition(cover, params, "v")], params)
+        reach = VoterReach(cover, [scope_condition(cover, params, "v", pages=True)], params)
         if place is not None and cover.units != (place,):
-            reach.where.append(under_condition(place, params, "v"))
+            reach.where.append(under_condition(place, params, "v", pages=True))
     reach.where += filter_conditions(filt, params)
     return reach
 
 
 async def voters_total(ctx: ReadContext, reach: VoterReach, filt: VoterFilterArgs) -> int:
-    """totalCount: from unit_rollups without a filter (one index lookup per unit), else count(*)."""
-    if filt.empty:
+    """totalCount: from unit_rollups without a filter (one index lookup per unit), else count(*)
+    (also for a cover holding a roll page: pages have no rollups)."""
+    if filt.empty and all(u.page is None for u in reach.cover.units):
         return await ctx.pool.fetchval(
             "select coalesce(sum(n), 0)::bigint from unit_rollups "
             "where unit_id = any($1::int[]) and dim = 'voters' and key = ''",
@@ -362,7 +378,10 @@ async def voters_page(
     straight from the rows, one object per voter on the hot list."""
     n = validate_first(first, 50)
     keys, key_types = ORDERS[order]
-    unit_code = unit if isinstance(unit, str) else unit.code if unit is not None else None
+    # A roll page's cursor is bound to the page (its path), not to its booth's code.
+    unit_code = (
+        unit if isinstance(unit, str) else None if unit is None else unit.code if unit.page is None else unit.path
+    )
     codec = CursorCodec(ctx.settings, f"voters:{order}", binding(ctx.viewer.user_id, unit_code, filt.key()))
     start = codec.decode(after, key_types)
     page: Page[T] = Page()
@@ -407,7 +426,7 @@ async def voters_page(
 # ---------------------------------------------------------- single lookups ---
 async def _single(ctx: ReadContext, column: str, value: Any, want: Want) -> VoterRecord | None:
     params = SqlParams(value)
-    read = scope_condition(ctx.cover("voter.read"), params, "v")
+    read = scope_condition(ctx.cover("voter.read"), params, "v", pages=True)
     arm = call_list_arm(ctx, params)
     if read == "false" and arm == "false":
         return None

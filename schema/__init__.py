@@ -20,13 +20,14 @@ from schema.mutation import Mutation as OutreachMutation
 from schema.outreach import OutreachQuery
 from schema.outreach_types import AuditEntry, CallAssignment, CallLog, Campaign
 from schema.query import ReadQuery
+from schema.roll_pages import PagesQuery
 from schema.units import Unit
 from schema.voters import Voter
 
 NODE_TYPES: list[type] = [Unit, Voter, Campaign, CallAssignment, CallLog, AuditEntry]
 
 
-Query = merge_types("Query", (ReadQuery, OutreachQuery, ElectionQuery))
+Query = merge_types("Query", (ReadQuery, OutreachQuery, PagesQuery, ElectionQuery))
 Mutation = merge_types("Mutation", (OutreachMutation, ElectionMutation))
 
 ExtensionSpec = type[SchemaExtension] | Callable[[], SchemaExtension]

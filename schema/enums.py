@@ -33,6 +33,7 @@ class Role(str, Enum):
     MANDAL_PRESIDENT = "MANDAL_PRESIDENT"
     BOOTH_PRESIDENT = "BOOTH_PRESIDENT"
     CALLER = "CALLER"
+    PAGE_INCHARGE = "PAGE_INCHARGE"  # one roll page of a booth (docs/pages.md)
 
 
 @strawberry.enum

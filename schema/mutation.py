@@ -69,6 +69,11 @@ class AssignCallsInput:
     )
     filter: VoterFilter | None = None
     limit: int = 100
+    one_per_household: bool = strawberry.field(
+        default=False,
+        description="At most one voter per household (docs/pages.md) on this campaign's lists: the first eligible "
+        "one in roll order, and none of a household that already has a voter on them.",
+    )
 
 
 @strawberry.input
@@ -149,6 +154,7 @@ class Mutation:
             unit=input.unit,
             filt=input.filter.args() if input.filter is not None else None,
             limit=input.limit,
+            one_per_household=input.one_per_household,
             clock=ctx.clock,
             settings=ctx.settings,
         )
@@ -171,14 +177,22 @@ class Mutation:
         )
         return CallLog.from_row(row)
 
-    @strawberry.mutation(description="Needs role.grant over the unit; only roles of lower rank, never to oneself.")
-    async def grant_role(self, info: strawberry.Info, user_id: strawberry.ID, role: Role, unit: str) -> Assignment:
+    @strawberry.mutation(
+        description="Needs role.grant over the unit (for a roll page, role.grant or role.grant_page over it); only "
+        "roles of lower rank, never to oneself. `page`: a role held at that roll page of the booth `unit`."
+    )
+    async def grant_role(
+        self, info: strawberry.Info, user_id: strawberry.ID, role: Role, unit: str, page: int | None = None
+    ) -> Assignment:
         ctx = info.context
-        row = await run_mutation(ctx, role_resolvers.grant_role, user_id=str(user_id), role=role.value, unit=unit)
+        row = await run_mutation(
+            ctx, role_resolvers.grant_role, user_id=str(user_id), role=role.value, unit=unit, page=page
+        )
         return Assignment(
             id=strawberry.ID(to_global_id("Assignment", row.id)),
             role=Role(row.role),
             unit=UnitRef(code=row.unit_code, name=row.unit_name, name_hi=row.unit_name_hi, level=Level(row.unit_level)),
+            page=row.page,
         )
 
     @strawberry.mutation(description="Needs role.grant over the assignment's unit; never one's own.")

@@ -18,6 +18,7 @@ from schema.enums import Level, VoterOrder
 from schema.loaders import scoped_unit_loader
 from schema.outreach import resolve_node
 from schema.relay import Node, connection_selection, object_selection
+from schema.roll_pages import page_voter_connection
 from schema.units import Unit, UnitConnection, unit_connection, unit_from_row
 from schema.viewer import Viewer, viewer_from_context
 from schema.voters import Scheme, Voter, VoterConnection, VoterFilter, voter_connection, voter_from_record, want_for
@@ -84,7 +85,8 @@ class ReadQuery:
 
     @strawberry.field(
         description="Voters inside the viewer's voter.read scopes; with `unit`, only those under that unit, and "
-        "none when the viewer cannot see that unit."
+        "none when the viewer cannot see that unit. With `page`, only that roll page of the booth `unit` "
+        "(visible to its page in-charge, who cannot see the booth)."
     )
     async def voters(
         self,
@@ -94,7 +96,10 @@ class ReadQuery:
         order_by: VoterOrder | None = VoterOrder.SERIAL,
         first: int | None = 50,
         after: str | None = None,
+        page: int | None = None,
     ) -> VoterConnection:
+        if page is not None:
+            return await page_voter_connection(info, unit, page, filter, order_by, first, after)
         return await voter_connection(info, unit, filter, order_by, first, after)
 
     @strawberry.field

@@ -16,6 +16,9 @@ class Assignment:
     id: strawberry.ID
     role: Role
     unit: UnitRef
+    page: int | None = strawberry.field(
+        default=None, description="A role held at one roll page of the booth `unit` (PAGE_INCHARGE); else null."
+    )
 
 
 def assignment_from(a: AssignedRole) -> Assignment:
@@ -24,6 +27,7 @@ def assignment_from(a: AssignedRole) -> Assignment:
         id=strawberry.ID(to_global_id("Assignment", a.assignment_id)),
         role=Role(a.role),
         unit=UnitRef(code=a.unit.code, name=a.unit_name, name_hi=a.unit_name_hi, level=Level(a.unit.level.value)),
+        page=a.unit.page,
     )
 
 

@@ -76,6 +76,12 @@ class Voter(Node):
         'this voter has a value: "phone" whenever the phone is not in clear for the viewer; "casteCategory", '
         '"caste", "economicStatus" whenever the viewer lacks voter.read_sensitive.'
     )
+    page: int = strawberry.field(
+        description="The roll page of the booth the voter is on: the roll's own, else pages of 30 serial numbers."
+    )
+    household: str | None = strawberry.field(
+        description="The household key: the normalised house number (docs/pages.md); null without a house number."
+    )
     pk: strawberry.Private[int]
 
     @strawberry.field(description="Call logs of this voter the viewer may read, newest first.")
@@ -116,6 +122,8 @@ def voter_from_row(row: Mapping[str, Any], red: RedactedVoter, booth: Unit) -> V
         contact_consent=_CONSENT[row["contact_consent"]],
         schemes=_beneficiaries(schemes_of(row)),
         redacted_fields=red.redacted_fields,
+        page=row["page"],
+        household=row["household"],
         pk=row["id"],
     )
 
@@ -149,6 +157,8 @@ def voter_from_record(r: VoterRecord, booth: Unit | None = None) -> Voter:
         contact_consent=_CONSENT[r.contact_consent],
         schemes=_beneficiaries(r.schemes),
         redacted_fields=r.redacted_fields,
+        page=r.page,
+        household=r.household,
         pk=r.id,
     )
 

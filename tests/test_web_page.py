@@ -55,3 +55,30 @@ async def test_a_bad_token_shows_the_error_not_data(read_db_url: str, tmp_path: 
         dom = await asyncio.to_thread(dump_dom, f"{base}/app/#token=not-a-token", tmp_path / "profile")
     assert "UNAUTHENTICATED" in dom
     assert "******" not in dom
+
+
+async def test_print_buttons_for_a_booth_and_for_a_page_incharge(
+    read_db_url: str, tiny_dataset: Path, tmp_path: Path
+) -> None:
+    """The booth president gets the walk list and slips of their booth; a page in-charge, who sees
+    no unit, those of their page (docs/pages.md)."""
+    import asyncpg
+
+    user, booth = first_holder(tiny_dataset, "BOOTH_PRESIDENT")
+    conn = await asyncpg.connect(read_db_url)
+    try:
+        await conn.execute("insert into users (id, name) values ('u-web-page', 'Page In-charge')")
+        await conn.execute(
+            "insert into assignments (user_id, role, unit_id, page) select 'u-web-page', 'PAGE_INCHARGE', id, 2 "
+            "from units where code = $1",
+            booth,
+        )
+    finally:
+        await conn.close()
+    app = create_app(Settings(database_url=read_db_url, jwt_secret=SECRET, graphiql=False))
+    with running_server(app) as base:
+        dom = await asyncio.to_thread(dump_dom, f"{base}/app/#token={token(user)}", tmp_path / "p1")
+        page_dom = await asyncio.to_thread(dump_dom, f"{base}/app/#token={token('u-web-page')}", tmp_path / "p2")
+    assert f'data-printout="walklist:{booth}"' in dom and f'data-printout="slips:{booth}"' in dom
+    assert f'data-printout="walklist:{booth}:2"' in page_dom and "page 2 of BOOTH" in page_dom
+    assert "walklist:" + booth + '"' not in page_dom  # not the whole booth

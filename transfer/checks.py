@@ -102,7 +102,7 @@ async def check_unique(conn: asyncpg.Connection, staged: Staged) -> None:
         f"from {t} window w as (partition by {keys} order by ord)) x where n = 2 order by ord limit 1"
     )
     assert row is not None
-    what = " and ".join(staged.spec.key)
+    what = " and ".join(c for c in staged.spec.key if staged.has(c))
     raise refused(
         staged.file,
         staged.line(row["ord"]),

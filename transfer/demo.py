@@ -185,7 +185,8 @@ DISTRICT_ROLES = (
     "DISTRICT_PRESIDENT", "DISTRICT_INCHARGE", "DISTRICT_CONVENOR", "DISTRICT_CO_CONVENOR",
     "IT_CONVENOR", "SOCIAL_MEDIA_CONVENOR", "OFFICE_SECRETARY", "CALLER",
 )  # fmt: skip
-HEADERS = {spec.name: [c.name for c in spec.columns] for spec in FILES}
+# voters.csv without its optional `page` (pages of 30 serials); assignments.csv with it (docs/pages.md).
+HEADERS = {spec.name: [c.name for c in spec.columns if (spec.name, c.name) != ("voters.csv", "page")] for spec in FILES}
 EPIC_SPACE = 10_000_000
 EPIC_STRIDE = 3_999_971  # coprime with EPIC_SPACE: n -> n * stride mod space is a permutation
 
@@ -222,9 +223,9 @@ class _Writer:
         self.row("users.csv", uid, f"{first} {self.rng.choice(SURNAMES)[0]}", _phone(self.rng))
         return uid
 
-    def assign(self, role: str, code: str, user: str | None = None) -> str:
+    def assign(self, role: str, code: str, user: str | None = None, page: int | None = None) -> str:
         uid = user or self.user()
-        self.row("assignments.csv", uid, role, code)
+        self.row("assignments.csv", uid, role, code, "" if page is None else page)
         return uid
 
     def close(self) -> None:
@@ -304,6 +305,7 @@ def write_demo_dataset(out: Path, preset: str = "small", seed: int = 1) -> dict[
                         w.assign("BOOTH_PRESIDENT", booth)
                         if b == 0:
                             w.assign("CALLER", booth)
+                            w.assign("PAGE_INCHARGE", booth, page=1)  # पन्ना प्रमुख of the roll's first page
                         size = round(p.voters_per_booth * rng.uniform(0.85, 1.15))
                         _booth_voters(w, rng, booth, size, epic, counts)
         w.user()  # an official without any assignment

@@ -38,7 +38,7 @@ def target_columns(columns: list[str]) -> list[str]:
     """The voters columns a file with these header columns fills, in the file's order."""
     out: list[str] = []
     for c in columns:
-        out.extend(ANCESTORS if c == "booth_code" else (c,))
+        out.extend(ANCESTORS if c == "booth_code" else ("roll_page",) if c == "page" else (c,))
     return out
 
 

@@ -60,7 +60,7 @@ DEFAULT_BATCH = 1_000
 ROW_SQL = """
 select v.epic_number, b.code as booth_code, v.serial_number, v.name, v.name_hi, v.relative_name, v.age,
        v.gender, v.house_number, v.phone, v.caste_category, v.caste, v.economic_status, v.contact_consent,
-       v.region_id, v.district_id, v.mandal_id, v.booth_id
+       v.region_id, v.district_id, v.mandal_id, v.booth_id, v.page
 from voters v join units b on b.id = v.booth_id
 """
 
@@ -74,7 +74,7 @@ class ExportPlan:
     audit_id: int
 
     def where(self, params: SqlParams) -> str:
-        return scope_condition(self.rows, params, "v")
+        return scope_condition(self.rows, params, "v", pages=True)
 
 
 async def prepare_export(conn: asyncpg.Connection, viewer: Viewer, policy: PolicyEngine, unit_code: str) -> ExportPlan:
@@ -95,12 +95,7 @@ async def prepare_export(conn: asyncpg.Connection, viewer: Viewer, policy: Polic
     )
     async with conn.transaction():
         # The row triggers keep unit_rollups exact, so the count costs one index lookup per unit.
-        count = int(
-            await conn.fetchval(
-                "select coalesce(sum(n), 0) from unit_rollups where unit_id = any($1::int[]) and dim = 'voters'",
-                [u.id for u in rows.units],
-            )
-        )
+        count = await _rolled_up(conn, rows, "voters", "true")
         # What goes out in clear, from the same covers the redaction applies row by row: the
         # phones of voters under both the exported rows and voter.read_contact, the sensitive
         # fields of those under voter.read_sensitive (not whether the whole unit is covered).
@@ -126,12 +121,23 @@ async def prepare_export(conn: asyncpg.Connection, viewer: Viewer, policy: Polic
 
 async def _phones(conn: asyncpg.Connection, cover: Cover) -> int:
     """Voters with a phone under the cover (the rollups are exact: one index lookup per unit)."""
+    return await _rolled_up(conn, cover, "with_phone", "v.phone is not null")
+
+
+async def _rolled_up(conn: asyncpg.Connection, cover: Cover, dim: str, condition: str) -> int:
+    """Voters under the cover counted in `dim` of unit_rollups (one index lookup per unit); a roll
+    page has no rollups, so a cover holding one counts its voters (`condition`) live."""
     if cover.empty:
         return 0
+    if any(u.page is not None for u in cover.units):
+        params = SqlParams()
+        sql = f"select count(*) from voters v where {scope_condition(cover, params, 'v', pages=True)} and {condition}"
+        return int(await conn.fetchval(sql, *params.values))
     return int(
         await conn.fetchval(
-            "select coalesce(sum(n), 0) from unit_rollups where unit_id = any($1::int[]) and dim = 'with_phone'",
+            "select coalesce(sum(n), 0) from unit_rollups where unit_id = any($1::int[]) and dim = $2 and key = ''",
             [u.id for u in cover.units],
+            dim,
         )
     )
 
@@ -143,7 +149,7 @@ async def _sensitive(conn: asyncpg.Connection, cover: Cover) -> int:
     params = SqlParams()
     return int(
         await conn.fetchval(
-            f"""select count(*) from voters v where {scope_condition(cover, params, "v")}
+            f"""select count(*) from voters v where {scope_condition(cover, params, "v", pages=True)}
                 and (v.caste_category is not null or v.caste is not null or v.economic_status is not null)""",
             *params.values,
         )

@@ -13,6 +13,7 @@ import asyncpg
 
 from core.errors import Forbidden, NotFound
 from core.viewer import UNIT_PLACE_COLUMNS, UnitPlace, Viewer, unit_place
+from models import Level
 from policies import PolicyEngine
 from resolvers.places import find_unit
 from resolvers.roles import granting_rank, permission_rank
@@ -64,7 +65,10 @@ async def check_assignment_rows(conn: asyncpg.Connection, viewer: Viewer, policy
             place = await find_unit(conn, code)
         if place is None or not visible.covers(place):
             raise NotFound(f"assignments.csv:{line}: column unit_code: no such unit", file="assignments.csv", line=line)
-        rank = granting_rank(policy, viewer, place)
+        page = row.get("page") or ""
+        if page.isdigit() and int(page) > 0 and place.level is Level.BOOTH:  # a roll page (docs/pages.md)
+            place = place.at_page(int(page))
+        rank = granting_rank(policy, viewer, place, role)
         if rank is None or policy.rank(role) >= rank or user == viewer.user_id:
             raise Forbidden(
                 f"assignments.csv:{line}: you may not grant {role} there to {user}", file="assignments.csv", line=line

@@ -69,6 +69,8 @@ def _voter_values(st: Staged) -> dict[str, tuple[str, str]]:
     }
     for c in OPTIONAL_TEXT:
         out[c] = (f"s.{c}", f"s.{c}") if st.has(c) else ("null", f"v.{c}")
+    # voters.csv's `page` is stored as roll_page; voters.page is generated from it (0005).
+    out["roll_page"] = ("s.page::int", "s.page::int") if st.has("page") else ("null", "v.roll_page")
     for c in SENSITIVE:
         given = f"s.{c}" if st.has(c) else f"v.{c}"
         out[c] = (f"s.{c}" if st.has(c) else "null", f"case when v.erased then null else {given} end")
@@ -269,8 +271,16 @@ async def write_assignments(conn: asyncpg.Connection, st: Staged, scope: Scope, 
     units = f"select u.id, min(s.ord) from {t} s join units u on u.code = s.unit_code group by u.id"
     await scope.check(conn, st, await touches(conn, units, "unit_code", "unit"), absent)
     row = await conn.fetchrow(
-        f"""select s.ord, s.role, u.code, u.level from {t} s join units u on u.code = s.unit_code
-            where (s.role, u.level) not in (values {_ROLE_LEVELS}) order by s.ord limit 1"""
+        f"""select s.ord from {t} s join units u on u.code = s.unit_code
+            where s.page is not null and u.level <> 'BOOTH' order by s.ord limit 1"""
+    )
+    if row is not None:
+        raise refused(st.file, st.line(row["ord"]), "page", "a page is a roll page of a BOOTH unit")
+    row = await conn.fetchrow(
+        f"""select s.ord, s.role, u.code, case when s.page is null then u.level else 'PAGE' end as level
+            from {t} s join units u on u.code = s.unit_code
+            where (s.role, case when s.page is null then u.level else 'PAGE' end) not in (values {_ROLE_LEVELS})
+            order by s.ord limit 1"""
     )
     if row is not None:
         levels = " or ".join(sorted(ROLE_LEVELS[row["role"]]))
@@ -282,13 +292,14 @@ async def write_assignments(conn: asyncpg.Connection, st: Staged, scope: Scope, 
         )
     # The detail is grantRole's (resolvers.audit.detail_json: compact, keys sorted) plus `via`.
     inserted = await conn.fetchval(
-        f"""with done as (insert into assignments (user_id, role, unit_id)
-                select s.user_id, s.role, u.id from {t} s join units u on u.code = s.unit_code
+        f"""with done as (insert into assignments (user_id, role, unit_id, page)
+                select s.user_id, s.role, u.id, s.page::int from {t} s join units u on u.code = s.unit_code
                 order by s.ord
-                on conflict (user_id, role, unit_id) do nothing returning id, user_id, role, unit_id),
+                on conflict (user_id, role, unit_id, page) do nothing returning id, user_id, role, unit_id, page),
             logged as (insert into audit_log (user_id, action, unit_id, unit_code, records, detail)
                 select $1, 'role.grant', d.unit_id, u.code, 1,
-                       '{{"already_held":false,"assignment":' || d.id || ',"role":' || to_json(d.role)::text
+                       '{{"already_held":false,"assignment":' || d.id
+                       || coalesce(',"page":' || d.page, '') || ',"role":' || to_json(d.role)::text
                        || ',"user":' || to_json(d.user_id)::text || ',"via":"assignments.csv"}}'
                 from done d join units u on u.id = d.unit_id order by d.id)
             select count(*) from done""",

@@ -17,7 +17,7 @@ from policies.engine import default_engine
 # importer is loaded, so an administrator's edit of policies/policy.csv applies to imports too.
 def _role_levels() -> dict[str, frozenset[str]]:
     engine = default_engine()
-    return {role: frozenset(level.value for level in engine.allowed_levels(role)) for role in engine.roles()}
+    return {role: engine.allowed_levels(role) for role in engine.roles()}
 
 
 ROLE_LEVELS: dict[str, frozenset[str]] = _role_levels()
@@ -90,6 +90,8 @@ VOTERS = FileSpec(
         Column("caste", need="optional"),
         _enum("economic_status", tuple(e.value for e in EconomicStatus), "optional"),
         _enum("contact_consent", tuple(c.value for c in ContactConsent), "optional"),
+        # The roll's own page number (docs/pages.md); empty or absent: pages of 30 serial numbers.
+        Column("page", "int", "optional", low=1, high=INT4_MAX),
     ),
     key=("epic_number",),
 )
@@ -110,8 +112,14 @@ USERS = FileSpec(
 )
 ASSIGNMENTS = FileSpec(
     "assignments.csv",
-    (Column("user_id", "code"), _enum("role", tuple(ROLE_LEVELS)), Column("unit_code", "unit_code")),
-    key=("user_id", "role", "unit_code"),
+    (
+        Column("user_id", "code"),
+        _enum("role", tuple(ROLE_LEVELS)),
+        Column("unit_code", "unit_code"),
+        # A role held at that roll page of the booth unit_code (PAGE_INCHARGE, docs/pages.md).
+        Column("page", "int", "optional", low=1, high=INT4_MAX),
+    ),
+    key=("user_id", "role", "unit_code", "page"),
 )
 
 # The order in which files are checked and written: every file after the ones it refers to.

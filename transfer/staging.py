@@ -84,9 +84,12 @@ async def stage(conn: asyncpg.Connection, folder: Path, spec: FileSpec, progress
         head = f.read(CHUNK)
         header, scanner = open_scan(spec, head)
         columns = header.names
+        # A key column the file may leave out (assignments.csv's page) is there, empty, for the
+        # key checks; `Staged.has` still says the file did not give it.
+        absent_keys = [c for c in spec.key if c not in columns]
         await conn.execute(
             f"drop table if exists {table}; create temp table {table} "
-            f"(ord bigint generated always as identity, {', '.join(f'{c} text' for c in columns)}) "
+            f"(ord bigint generated always as identity, {', '.join(f'{c} text' for c in [*columns, *absent_keys])}) "
             "on commit drop"
         )
         bar = progress.bytes_bar(spec.name, path.stat().st_size)

@@ -12,7 +12,7 @@ const UNIT_QUERY = `query Unit($code: String!) {
     voters(first: 20) { totalCount edges { node { serialNumber name age gender phone } } }
   }
 }`;
-const ME_QUERY = `{ me { id name permissions assignments { role unit { code name level } } roots { code } } }`;
+const ME_QUERY = `{ me { id name permissions assignments { role page unit { code name level } } roots { code } } }`;
 
 let token = "";
 
@@ -51,6 +51,35 @@ function fillRows(tableId, rows) {
   }));
 }
 
+// The printed walk list or voter slips of a booth or one of its roll pages (docs/pages.md),
+// fetched with the token (a plain link would not carry it) and handed to the browser as a file.
+async function printout(kind, code, page) {
+  const params = new URLSearchParams({ unit: code });
+  if (page) params.set("page", String(page));
+  const response = await fetch(`/export/${kind}.pdf?${params}`, { headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    setStatus((body.errors && body.errors[0].message) || `HTTP ${response.status}`, true);
+    return;
+  }
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(await response.blob());
+  a.download = `${kind}-${code}${page ? "-P" + String(page).padStart(2, "0") : ""}.pdf`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+}
+
+function printButtons(code, page) {
+  return [["walklist", "Walk list (PDF)"], ["slips", "Voter slips (PDF)"]].map(([kind, label]) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = page ? `${label}, page ${page}` : label;
+    button.dataset.printout = `${kind}:${code}${page ? ":" + page : ""}`;
+    button.addEventListener("click", () => printout(kind, code, page));
+    return button;
+  });
+}
+
 function link(label, code) {
   const a = document.createElement("a");
   a.textContent = label;
@@ -81,6 +110,7 @@ async function showUnit(code) {
     li.appendChild(link(`${node.name} (${node.code})`, node.code));
     return li;
   }));
+  document.getElementById("printouts").replaceChildren(...(unit.level === "BOOTH" ? printButtons(unit.code, null) : []));
   fillRows("voters", unit.voters.edges.map(({ node }) => [node.serialNumber, node.name, node.age, node.gender, node.phone]));
   setStatus(`${unit.code}: ${unit.stats.voters} voters`, false);
 }
@@ -93,7 +123,8 @@ async function open() {
     text("permissions", me.permissions.join(", ") || "none");
     document.getElementById("assignments").replaceChildren(...me.assignments.map((a) => {
       const li = document.createElement("li");
-      li.textContent = `${a.role} — ${a.unit.name} (${a.unit.level})`;
+      li.textContent = `${a.role} — ${a.unit.name} (${a.page ? "page " + a.page + " of " : ""}${a.unit.level})`;
+      if (a.page) li.append(" ", ...printButtons(a.unit.code, a.page));  // a page in-charge prints their page
       return li;
     }));
     if (me.roots.length) await showUnit(me.roots[0].code);

@@ -23,7 +23,7 @@ Create Date: 2026-12-06
 from migrations.sql import run_script
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
