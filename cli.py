@@ -264,6 +264,28 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- elections ---
+async def _import_elections(url: str, folder: Path) -> list[str]:
+    from transfer.elections_csv import import_elections
+
+    conn = await _connect(url)
+    try:
+        return (await import_elections(conn, folder)).lines()
+    except BoothgraphError as exc:  # CsvImportError names file:line: column: reason
+        raise CommandError(exc.message) from exc
+    finally:
+        await conn.close()
+
+
+def cmd_elections_import(args: argparse.Namespace) -> int:
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        raise CommandError(f"{folder}: no such folder", status=2)
+    urls = prepare_database(Settings())
+    print("\n".join(asyncio.run(_import_elections(urls.owner, folder))))
+    return 0
+
+
 # -------------------------------------------------------------------- stats ---
 async def _release(url: str, min_cell: int, every_booth: bool) -> str:
     from resolvers.release import release, release_due
@@ -569,6 +591,16 @@ def _parser() -> argparse.ArgumentParser:
     import_p = commands.add_parser("import", help="apply migrations, then import a folder of CSV files")
     import_p.add_argument("dir", metavar="DIR", help="folder of CSV files named as in csv-format.md")
     import_p.set_defaults(handler=cmd_import)
+
+    elections_p = commands.add_parser("elections", help="elections: `elections import DIR` loads elections and phases")
+    elections_commands = elections_p.add_subparsers(
+        dest="elections_command", required=True, metavar="ELECTIONS_COMMAND"
+    )
+    elections_import_p = elections_commands.add_parser(
+        "import", help="apply migrations, then import elections.csv and election_phases.csv (docs/elections.md)"
+    )
+    elections_import_p.add_argument("dir", metavar="DIR")
+    elections_import_p.set_defaults(handler=cmd_elections_import)
 
     stats_p = commands.add_parser("stats", help="statistics: `stats release` publishes the sensitive breakdowns")
     stats_commands = stats_p.add_subparsers(dest="stats_command", required=True, metavar="STATS_COMMAND")

@@ -45,6 +45,7 @@ from strawberry.types import ExecutionResult
 
 import schema as schema_package
 from core import migrate, persisted, tracing
+from core.clock import SYSTEM_CLOCK, Clock
 from core.connections import RequestPool
 from core.database import asyncpg_dsn, create_pool, database_urls
 from core.errors import (
@@ -193,6 +194,7 @@ class BoothgraphGraphQL(GraphQL):
             viewer=viewer,
             request=request,
             unit_keys=self.state.unit_keys,
+            clock=self.state.clock,
         )
         request.state.graphql_context = context
         return context
@@ -514,10 +516,12 @@ class PublicPaths:
         )
 
 
-def create_app(settings: Settings | None = None, *, schema: BaseSchema | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, *, schema: BaseSchema | None = None, clock: Clock = SYSTEM_CLOCK
+) -> Starlette:
     """The application. `schema` defaults to the project's schema with graphql_extensions()."""
     settings = settings or get_settings()
-    state = AppState(settings=settings, secret=settings.secret_for_serving())
+    state = AppState(settings=settings, secret=settings.secret_for_serving(), clock=clock)
     view = BoothgraphGraphQL(schema if schema is not None else build_schema(settings), state)
     # /metrics checks its own token (routes/operator.py); the sign-in routes that open a session
     # take no token (routes/auth.py).

@@ -89,6 +89,15 @@ class DatabaseUnavailable(BoothgraphError, code="SERVICE_UNAVAILABLE", status=50
         return {"retry-after": "1"}
 
 
+class ModelCodeInForce(BoothgraphError, code="MODEL_CODE_IN_FORCE", status=403):
+    """Outreach that the Model Code of Conduct bars while it is in force for the unit; the message
+    names the rule (policies/model_code.toml) and its source."""
+
+
+class PollNotOpen(BoothgraphError, code="POLL_NOT_OPEN", status=409):
+    """A turnout mark outside the booth's poll date and hours."""
+
+
 class CsvImportError(BadUserInput):
     """A CSV import was refused; names file, line and column. Nothing was written."""
 

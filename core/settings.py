@@ -7,6 +7,7 @@ a real database with no secret, or with a placeholder secret, refuses to start.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import sys
 from functools import lru_cache
@@ -84,6 +85,12 @@ class Settings(BaseSettings):
     exports_per_user: int = Field(default=1, ge=1)
     export_send_timeout_s: float = Field(default=10.0, gt=0)
 
+    # Election day (resolvers/turnout.py): poll hours in the election time zone, on the booth's poll
+    # date; how long after a mark it may still be undone.
+    election_timezone: str = "Asia/Kolkata"
+    poll_opens_at: dt.time = dt.time(7, 0)
+    poll_closes_at: dt.time = dt.time(18, 0)
+    turnout_undo_s: float = Field(default=300.0, ge=0)
     # Operating it (routes/operator.py, core/logs.py, core/tracing.py). METRICS_TOKEN: the bearer
     # secret a Prometheus scraper sends to read /metrics (unset: /metrics is off). LOG_FORMAT:
     # json (one object per line) or text; auto = json unless stderr is a terminal.

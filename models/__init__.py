@@ -153,6 +153,7 @@ class Campaign(SQLModel, table=True):
     closes_on: dt.date
     created_by: str = Field(foreign_key="users.id")
     created_at: dt.datetime | None = None
+    purpose: str = "FEEDBACK"  # or BENEFIT_REGISTRATION (0009)
 
 
 class CallAssignment(SQLModel, table=True):
@@ -199,6 +200,47 @@ class UnitRollup(SQLModel, table=True):
     unit_id: int = Field(primary_key=True, foreign_key="units.id")
     dim: str = Field(primary_key=True)
     key: str = Field(primary_key=True, default="")
+    n: int
+
+
+# ------------------------------------------------------------------ elections (0009) ---
+class Election(SQLModel, table=True):
+    __tablename__ = "elections"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True)
+    name: str
+    name_hi: str | None = None
+    model_code_from: dt.date
+    counting_on: dt.date
+    created_by: str
+    updated_at: dt.datetime | None = None
+
+
+class ElectionPhase(SQLModel, table=True):
+    __tablename__ = "election_phases"
+    election_id: int = Field(primary_key=True, foreign_key="elections.id")
+    unit_id: int = Field(primary_key=True, foreign_key="units.id")
+    poll_date: dt.date
+
+
+class TurnoutMark(SQLModel, table=True):
+    __tablename__ = "turnout_marks"
+    election_id: int = Field(primary_key=True, foreign_key="elections.id")
+    voter_id: int = Field(primary_key=True, foreign_key="voters.id")
+    booth_id: int
+    marked_at: dt.datetime
+    local_hour: int
+    caste_category: str | None = None
+    marked_by: str
+
+
+class TurnoutRollup(SQLModel, table=True):
+    __tablename__ = "turnout_rollups"
+    election_id: int = Field(primary_key=True)
+    unit_id: int = Field(primary_key=True)
+    dim: str = Field(primary_key=True)
+    key: str = Field(primary_key=True, default="")
+    stripe: int = Field(primary_key=True)
     n: int
 
 

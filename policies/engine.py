@@ -23,6 +23,7 @@ import casbin
 
 from core.viewer import PAGE, UnitPlace, Viewer
 from models import Level
+from policies.model_code import ModelCodeFile
 from policies.role_manager import AncestorRoleManager, UserLinks
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ PERMISSIONS = (
     "outreach.call",
     "role.grant",
     "audit.read",
+    "election.manage",
+    "turnout.mark",
 )
 
 
@@ -115,6 +118,7 @@ class PolicyEngine:
     def __init__(self, policy_dir: Path | None = None, *, cache_size: int = 50_000) -> None:
         directory = policy_dir or POLICY_DIR
         self._files = _Files(directory / "model.conf", directory / "policy.csv")
+        self.model_code = ModelCodeFile(directory)  # the Model Code's rules, data beside the policy
         self.users = UserLinks()
         self._cache: OrderedDict[tuple[tuple[tuple[str, str], ...], str], Cover] = OrderedDict()
         self._cache_size = cache_size

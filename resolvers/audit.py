@@ -21,7 +21,7 @@ from resolvers.places import find_unit
 from resolvers.scope import SqlParams, scope_condition
 from resolvers.visibility import visible_cover
 
-# service.md's audit actions, exactly.
+# service.md's audit actions, and those added since.
 ACTIONS = frozenset(
     {
         "voter.read_contact",
@@ -37,6 +37,13 @@ ACTIONS = frozenset(
         "outreach.campaign",
         "outreach.assign",
         "outreach.call",
+        # issue 16 (resolvers/elections.py, turnout.py, model_code.py)
+        "election.create",
+        "election.update",
+        "election.import",
+        "turnout.mark",
+        "turnout.undo",
+        "model_code.refused",
         # Sign-in (issue 18 §1, resolvers/identity.py): beyond service.md's list.
         "auth.invite",
         "auth.sign_in",

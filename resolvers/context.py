@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from core.clock import Clock
 from core.settings import Settings
 from core.viewer import Viewer
 from policies import Cover, PolicyEngine
@@ -23,5 +24,6 @@ class ReadContext(Protocol):
     read_log: ReadLog
     memo: dict[Any, Any]
     unit_keys: UnitKeys
+    clock: Clock
 
     def cover(self, permission: str) -> Cover: ...

@@ -38,11 +38,13 @@ from typing import Any
 
 import asyncpg
 
+from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import BadUserInput, Forbidden, NotFound
+from core.settings import Settings
 from core.viewer import UnitPlace, Viewer, load_viewer, unit_place
 from models import CallOutcome
 from policies import Cover, PolicyEngine
-from resolvers import audit
+from resolvers import audit, model_code
 from resolvers.call_logs import CALL_LOG_COLUMNS, CallLogRow, call_log_of
 from resolvers.context import ReadContext
 from resolvers.cursors import CursorCodec, binding, validate_first
@@ -67,6 +69,7 @@ from resolvers.voters import (
 
 MAX_ASSIGN = 10_000
 OUTCOMES = [o.value for o in CallOutcome]
+PURPOSES = ("FEEDBACK", "BENEFIT_REGISTRATION")
 NOTHING = Cover(())
 CALL_LIST_VIEW = VoterVisibility(contact=NOTHING, sensitive=NOTHING)
 
@@ -100,6 +103,7 @@ class CampaignRow:
     closes_on: dt.date
     open: bool
     managed: bool  # the viewer holds outreach.manage over the campaign's unit
+    purpose: str = "FEEDBACK"
 
 
 @dataclass(slots=True)
@@ -115,7 +119,7 @@ class CallEntry:
 
 CAMPAIGN_SELECT = f"""
 c.id as c_id, c.name as c_name, c.schemes as c_schemes, c.opens_on as c_opens_on,
-c.closes_on as c_closes_on, {OPEN} as c_open,
+c.closes_on as c_closes_on, {OPEN} as c_open, c.purpose as c_purpose,
 array(select s.name from unnest(c.schemes) with ordinality x(code, i) join schemes s on s.code = x.code
       order by x.i) as c_scheme_names,
 array(select s.name_hi from unnest(c.schemes) with ordinality x(code, i) join schemes s on s.code = x.code
@@ -149,6 +153,7 @@ def _campaign(r: Mapping[str, Any], manage: Cover) -> CampaignRow:
         closes_on=r["c_closes_on"],
         open=r["c_open"],
         managed=manage.covers(place),
+        purpose=r["c_purpose"],
     )
 
 
@@ -196,8 +201,12 @@ async def create_campaign(
     schemes: list[str],
     opens_on: str,
     closes_on: str,
+    purpose: str = "FEEDBACK",
 ) -> CampaignRow:
+    """`purpose` BENEFIT_REGISTRATION is refused (MODEL_CODE_IN_FORCE) when the campaign's dates
+    meet the Model Code period of an election covering part of its unit (resolvers/model_code.py)."""
     name = (check_text(name, "name", limit=200, required=True) or "").strip()
+    purpose = check_enum(purpose, PURPOSES, "purpose") or "FEEDBACK"
     check_text(unit, "unit", limit=200, required=True)
     opens, closes = parse_date(opens_on, "opensOn"), parse_date(closes_on, "closesOn")
     if opens is None or closes is None:
@@ -219,17 +228,25 @@ async def create_campaign(
         absent="No such unit",
         refused="You may not manage outreach in this unit",
     )
+    if purpose == "BENEFIT_REGISTRATION":
+        election = await model_code.election_in_force(conn, place, opens, closes)
+        if election is not None:
+            rule = model_code.rule(policy, "BENEFIT_REGISTRATION")
+            raise await model_code.refuse(
+                conn, viewer, rule, unit_id=place.id, unit_code=place.code, election=election, what="createCampaign"
+            )
 
     async def work() -> CampaignRow:
         campaign_id = await conn.fetchval(
-            """insert into campaigns (name, unit_id, schemes, opens_on, closes_on, created_by)
-               values ($1, $2, $3, $4, $5, $6) returning id""",
+            """insert into campaigns (name, unit_id, schemes, opens_on, closes_on, created_by, purpose)
+               values ($1, $2, $3, $4, $5, $6, $7) returning id""",
             name,
             place.id,
             codes,
             opens,
             closes,
             viewer.user_id,
+            purpose,
         )
         await audit.record(
             conn,
@@ -238,7 +255,7 @@ async def create_campaign(
             unit_id=place.id,
             unit_code=place.code,
             records=0,
-            detail=audit.detail_json(campaign=campaign_id, name=name, schemes=codes),
+            detail=audit.detail_json(campaign=campaign_id, name=name, schemes=codes, purpose=purpose),
         )
         row = await conn.fetchrow(f"select {CAMPAIGN_SELECT} {CAMPAIGN_FROM} where c.id = $1", campaign_id)
         return _campaign(row, policy.cover(viewer, "outreach.manage"))
@@ -297,6 +314,8 @@ async def assign_calls(
     filt: VoterFilterArgs | None = None,
     limit: int = 100,
     one_per_household: bool = False,
+    clock: Clock = SYSTEM_CLOCK,
+    settings: Settings | None = None,
 ) -> int:
     """Assigns up to `limit` voters to the caller in one INSERT ... SELECT; returns how many.
     `one_per_household`: the first eligible voter of each household in roll order, none of a
@@ -329,6 +348,23 @@ async def assign_calls(
         )
     if campaign.closes_on < await conn.fetchval("select current_date"):
         raise BadUserInput("The campaign has closed", argument="campaignId")
+    # The Model Code: no lists chosen by caste, no registering for benefits, while it is in force.
+    barred = "CASTE_APPEAL" if filt.caste_category is not None else None
+    if campaign.purpose == "BENEFIT_REGISTRATION":
+        barred = "BENEFIT_REGISTRATION"
+    if barred is not None:
+        today = model_code.local_today(clock, model_code.settings_or_default(settings))
+        election = await model_code.election_in_force(conn, place, today)
+        if election is not None:
+            raise await model_code.refuse(
+                conn,
+                viewer,
+                model_code.rule(policy, barred),
+                unit_id=place.id,
+                unit_code=place.code,
+                election=election,
+                what="assignCalls",
+            )
 
     params = SqlParams(campaign.id, caller_id, viewer.user_id, [s.code for s in campaign.schemes])
     where = [
@@ -506,6 +542,9 @@ async def my_call_list(
     where = [own]
     if campaign_id is not None:
         where.append(f"ca.campaign_id = {params.add(campaign_id)}::bigint")
+    silent = silent_dates(ctx)
+    if silent:  # the Model Code's silence period: these booths' entries wait (call_list_pause says why)
+        where.append(f"not {model_code.booth_covered(params.add(silent))}")
     base = " and ".join(where)
     if want_total:
         page.total = int(await ctx.pool.fetchval(f"select count(*) {ENTRY_FROM} where {base}", *params.values))
@@ -520,6 +559,39 @@ async def my_call_list(
         page.items.append(_entry(ctx, r, manage, want_voter))
         page.cursors.append(codec.encode([r["urgency"], r["ca_id"]]))
     return page
+
+
+def silent_dates(ctx: ReadContext) -> list[dt.date]:
+    """Poll dates whose booths are in the silence period now (resolvers/model_code.py)."""
+    rule = model_code.rule(ctx.policy, "SILENCE_PERIOD")
+    return model_code.silent_poll_dates(ctx.clock.now(), ctx.settings, rule)
+
+
+@dataclass(frozen=True, slots=True)
+class CallListPause:
+    """Why entries are missing from myCallList: the rule holding them back, and how many."""
+
+    rule: model_code.ModelCodeRule
+    entries: int
+    poll_dates: list[dt.date]
+
+
+async def call_list_pause(ctx: ReadContext, *, campaign_id: int | None = None) -> CallListPause | None:
+    """The viewer's own entries that the silence period holds back now; None when none are."""
+    silent = silent_dates(ctx)
+    if not silent:
+        return None
+    params = SqlParams()
+    own = own_entries(ctx.viewer, ctx.policy, params)
+    if own == "false":
+        return None
+    where = [own, model_code.booth_covered(params.add(silent))]
+    if campaign_id is not None:
+        where.append(f"ca.campaign_id = {params.add(campaign_id)}::bigint")
+    held = int(await ctx.pool.fetchval(f"select count(*) {ENTRY_FROM} where {' and '.join(where)}", *params.values))
+    if not held:
+        return None
+    return CallListPause(model_code.rule(ctx.policy, "SILENCE_PERIOD"), held, silent)
 
 
 async def call_assignment_by_id(ctx: ReadContext, assignment_id: int, want_voter: Want = Want()) -> CallEntry | None:
@@ -545,9 +617,14 @@ async def log_call(
     desired_benefit: str | None = None,
     satisfaction: int | None = None,
     notes: str | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+    settings: Settings | None = None,
 ) -> CallLogRow:
     """Only the assigned caller, on an entry they can see on their list (else NOT_FOUND). The
-    entry is locked, so concurrent calls on it each get their log and the last one wins."""
+    entry is locked, so concurrent calls on it each get their log and the last one wins. While the
+    Model Code is in force at the voter's booth, a desiredBenefit or a call of a
+    BENEFIT_REGISTRATION campaign is MODEL_CODE_IN_FORCE, and so is any call in the booth's silence
+    period (`_check_model_code`)."""
     outcome_name = check_enum(outcome, CallOutcome, "outcome")
     if outcome_name is None:
         raise BadUserInput("outcome is required", argument="outcome")
@@ -560,6 +637,15 @@ async def log_call(
     problems = check_text(problems, "problems")
     desired_benefit = check_text(desired_benefit, "desiredBenefit")
     notes = check_text(notes, "notes")
+    await _check_model_code(
+        conn,
+        viewer,
+        policy,
+        assignment_id,
+        asks_benefit=bool(desired_benefit and desired_benefit.strip()),
+        clock=clock,
+        settings=model_code.settings_or_default(settings),
+    )
 
     async def work() -> CallLogRow:
         params = SqlParams(assignment_id)
@@ -606,3 +692,45 @@ async def log_call(
         return log
 
     return await in_transaction(conn, work)
+
+
+async def _check_model_code(
+    conn: asyncpg.Connection,
+    viewer: Viewer,
+    policy: PolicyEngine,
+    assignment_id: int,
+    *,
+    asks_benefit: bool,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    """Refuses (audited) a call the Model Code bars at the voter's booth now. Outside any
+    transaction: the refusal's audit entry is committed on its own. An entry the viewer cannot
+    see is left to the write's own NOT_FOUND."""
+    params = SqlParams(assignment_id)
+    own = own_entries(viewer, policy, params)
+    if own == "false":
+        return
+    entry = await conn.fetchrow(
+        f"""select v.booth_id, b.code as booth_code, c.purpose {ENTRY_FROM} join units b on b.id = v.booth_id
+            where ca.id = $1 and {own}""",
+        *params.values,
+    )
+    if entry is None:
+        return
+    booth_id, booth_code = entry["booth_id"], entry["booth_code"]
+    now = clock.now()
+    silence = model_code.rule(policy, "SILENCE_PERIOD")
+    election = await model_code.booth_silent(conn, booth_id, model_code.silent_poll_dates(now, settings, silence))
+    if election is not None:
+        raise await model_code.refuse(
+            conn, viewer, silence, unit_id=booth_id, unit_code=booth_code, election=election, what="logCall"
+        )
+    if asks_benefit or entry["purpose"] == "BENEFIT_REGISTRATION":
+        today = model_code.local_today(clock, settings)
+        election = await model_code.booth_election_in_force(conn, booth_id, today)
+        if election is not None:
+            rule = model_code.rule(policy, "BENEFIT_REGISTRATION")
+            raise await model_code.refuse(
+                conn, viewer, rule, unit_id=booth_id, unit_code=booth_code, election=election, what="logCall"
+            )

@@ -274,7 +274,7 @@ def filter_conditions(filt: VoterFilterArgs, params: SqlParams) -> list[str]:
     if filt.search is not None:
         pattern = params.add(like_prefix(filt.search))
         epic = params.add(filt.search)
-        # The Hindi name has no case: compared as stored, by its own index (0009_name_hi_search).
+        # The Hindi name has no case: compared as stored, by its own index (0008_name_hi_search).
         where.append(
             f"(lower(v.name) like lower({pattern}) escape '\\' or v.name_hi like {pattern} escape '\\' "
             f"or v.epic_number = {epic})"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from starlette.requests import Request
 
+from core.clock import SYSTEM_CLOCK, Clock
 from core.connections import ConnectionGate
 from core.errors import DatabaseUnavailable, Unauthenticated
 from core.export_slots import ExportSlots
@@ -37,6 +38,8 @@ class AppState:
     readiness: ReadinessProbe | None = None
     # Reads on standbys (READ_DATABASE_URL, core/replicas.py); None: everything on the primary.
     replicas: ReadRouter | None = None
+    # "Now" for elections and poll hours (core/clock.py): the machine's, or a test's FixedClock.
+    clock: Clock = SYSTEM_CLOCK
     # The request path's limits (core/connections.py, core/export_slots.py, core/ratelimit.py).
     connections: ConnectionGate = field(init=False)
     exports: ExportSlots = field(init=False)

@@ -14,8 +14,9 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.elections import ElectionMutation, ElectionQuery
 from schema.execution import FastRecordExecutionContext
-from schema.mutation import Mutation
+from schema.mutation import Mutation as OutreachMutation
 from schema.outreach import OutreachQuery
 from schema.outreach_types import AuditEntry, CallAssignment, CallLog, Campaign
 from schema.query import ReadQuery
@@ -27,7 +28,8 @@ from schema.voters import Voter
 NODE_TYPES: list[type] = [Unit, Voter, Campaign, CallAssignment, CallLog, AuditEntry]
 
 
-Query = merge_types("Query", (ReadQuery, OutreachQuery, PagesQuery, TeamQuery))
+Query = merge_types("Query", (ReadQuery, OutreachQuery, PagesQuery, TeamQuery, ElectionQuery))
+Mutation = merge_types("Mutation", (OutreachMutation, ElectionMutation))
 
 ExtensionSpec = type[SchemaExtension] | Callable[[], SchemaExtension]
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from core.clock import SYSTEM_CLOCK, Clock
 from core.settings import Settings
 from core.viewer import Viewer
 from policies import PolicyEngine
@@ -26,6 +27,8 @@ class Context:
     memo: dict[Any, Any] = field(default_factory=dict)
     # Per process (the server passes its own): units' ids and levels, which never change.
     unit_keys: UnitKeys = field(default_factory=UnitKeys)
+    # "Now" for elections, the Model Code and poll hours: the server's clock, a test's FixedClock.
+    clock: Clock = SYSTEM_CLOCK
 
     def cover(self, permission: str):  # -> policies.Cover
         key = ("cover", permission)

@@ -19,6 +19,7 @@ from resolvers import roles as role_resolvers
 from resolvers import survey as survey_resolvers
 from resolvers.cursors import to_global_id
 from resolvers.unit_of_work import run_mutation
+from schema.elections import CampaignPurpose
 from schema.enums import CallOutcome, CasteCategory, ContactConsent, EconomicStatus, Level, Role
 from schema.outreach import campaign_from_row, id_of
 from schema.outreach_types import CallLog, Campaign
@@ -56,6 +57,7 @@ class CampaignInput:
     schemes: list[str]
     opens_on: str
     closes_on: str
+    purpose: CampaignPurpose = CampaignPurpose.FEEDBACK
 
 
 @strawberry.input
@@ -133,6 +135,7 @@ class Mutation:
             schemes=input.schemes,
             opens_on=input.opens_on,
             closes_on=input.closes_on,
+            purpose=input.purpose.value,
         )
         return campaign_from_row(row)
 
@@ -152,6 +155,8 @@ class Mutation:
             filt=input.filter.args() if input.filter is not None else None,
             limit=input.limit,
             one_per_household=input.one_per_household,
+            clock=ctx.clock,
+            settings=ctx.settings,
         )
 
     @strawberry.mutation(description="Only by the caller the entry is assigned to, while its campaign is open.")
@@ -167,6 +172,8 @@ class Mutation:
             desired_benefit=input.desired_benefit,
             satisfaction=input.satisfaction,
             notes=input.notes,
+            clock=ctx.clock,
+            settings=ctx.settings,
         )
         return CallLog.from_row(row)
 

@@ -19,6 +19,7 @@ from resolvers import outreach as outreach_resolvers
 from resolvers.cursors import from_global_id, to_global_id
 from resolvers.outreach import CallEntry, CampaignRow, OutreachStatsRow
 from resolvers.page import Page
+from schema.elections import CallListPause, CampaignPurpose, rule_from_data
 from schema.outreach_types import (
     AuditEntry,
     AuditEntryConnection,
@@ -58,6 +59,7 @@ def campaign_from_row(row: CampaignRow, progress: OutreachStatsRow | None = None
         closes_on=row.closes_on.isoformat(),
         open=row.open,
         progress=outreach_stats(progress or NO_PROGRESS),
+        purpose=CampaignPurpose(row.purpose),
     )
 
 
@@ -153,6 +155,15 @@ class OutreachQuery:
         progress = await progress_for(
             info, (e.campaign for e in page.items), "progress" in _node_fields(info, "campaign")
         )
+        pause = None
+        if "paused" in names(info.selected_fields):
+            held = await outreach_resolvers.call_list_pause(info.context, campaign_id=pk)
+            if held is not None:
+                pause = CallListPause(
+                    rule=rule_from_data(held.rule),
+                    entries=held.entries,
+                    poll_dates=[d.isoformat() for d in held.poll_dates],
+                )
         return CallAssignmentConnection(
             edges=[
                 CallAssignmentEdge(node=call_assignment_from_entry(e, progress), cursor=cursor)
@@ -160,6 +171,7 @@ class OutreachQuery:
             ],
             page_info=page_info(page),
             total_count=page.total,
+            paused=pause,
         )
 
     @strawberry.field(description="Audit log entries of units in the viewer's audit.read scopes, newest first.")

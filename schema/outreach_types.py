@@ -18,6 +18,7 @@ import strawberry
 from resolvers.call_logs import CallLogRow
 from resolvers.cursors import to_global_id
 from resolvers.page import Page
+from schema.elections import CallListPause, CampaignPurpose
 from schema.enums import CallOutcome
 from schema.relay import Node, PageInfo, page_info
 from schema.stats import OutreachStats
@@ -47,6 +48,7 @@ class Campaign(Node):
     closes_on: str
     open: bool
     progress: OutreachStats
+    purpose: CampaignPurpose = CampaignPurpose.FEEDBACK
 
 
 @strawberry.type
@@ -133,6 +135,10 @@ class CallAssignmentConnection:
     edges: list[CallAssignmentEdge]
     page_info: PageInfo
     total_count: int
+    paused: CallListPause | None = strawberry.field(
+        default=None,
+        description="myCallList: entries the Model Code's silence period holds back now, and why; null when none.",
+    )
 
 
 @strawberry.type

@@ -34,15 +34,18 @@ PERMS = (
     "outreach.call",
     "role.grant",
     "audit.read",
+    "election.manage",  # beyond access-policy.md's table: issue 16 (policies/policy.csv)
+    "turnout.mark",
 )
 
-# access-policy.md, "Default matrix": role -> the ✓ columns, in the table's order.
+# access-policy.md, "Default matrix": role -> the ✓ columns, in the table's order; then issue 16's
+# election.manage and turnout.mark.
 _MATRIX_ROWS = """
-STATE_PRESIDENT          | ✓ | ✓ | ✓ |   |   |   |   |   | ✓ |   | ✓ | ✓
-STATE_GENERAL_SECRETARY  | ✓ | ✓ | ✓ |   |   |   |   |   | ✓ |   | ✓ | ✓
+STATE_PRESIDENT          | ✓ | ✓ | ✓ |   |   |   |   |   | ✓ |   | ✓ | ✓ | ✓ |
+STATE_GENERAL_SECRETARY  | ✓ | ✓ | ✓ |   |   |   |   |   | ✓ |   | ✓ | ✓ | ✓ |
 REGIONAL_PRESIDENT       | ✓ | ✓ | ✓ |   |   |   |   |   | ✓ |   | ✓ |
 REGIONAL_INCHARGE        | ✓ | ✓ | ✓ |   |   |   |   |   | ✓ |   |   |
-DISTRICT_PRESIDENT       | ✓ | ✓ | ✓ |   |   |   |   |   | ✓ |   | ✓ |
+DISTRICT_PRESIDENT       | ✓ | ✓ | ✓ |   |   |   |   |   | ✓ |   | ✓ |   | ✓ |
 DISTRICT_INCHARGE        | ✓ | ✓ | ✓ |   |   |   |   |   | ✓ |   |   |
 DISTRICT_CONVENOR        | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ |   |   |
 DISTRICT_CO_CONVENOR     | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ |   |   |   |   |
@@ -50,7 +53,7 @@ IT_CONVENOR              | ✓ | ✓ | ✓ |   |   |   | ✓ | ✓ |   |   |   |
 SOCIAL_MEDIA_CONVENOR    | ✓ | ✓ |   |   |   |   |   |   |   |   |   |
 OFFICE_SECRETARY         | ✓ | ✓ |   |   |   |   |   |   |   |   |   |
 MANDAL_PRESIDENT         | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ |   |   | ✓ |   | ✓ |
-BOOTH_PRESIDENT          | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ |   |   |   | ✓ |   |
+BOOTH_PRESIDENT          | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ |   |   |   | ✓ |   |   |   | ✓
 CALLER                   |   |   |   |   |   |   |   |   |   | ✓ |   |
 """
 
@@ -229,7 +232,7 @@ class Truth:
             s = flt["search"]
             if not (
                 v["name"].lower().startswith(s.lower())
-                or (v["name_hi"] or "").startswith(s)  # nameHi as stored (0009_name_hi_search)
+                or (v["name_hi"] or "").startswith(s)  # nameHi as stored (0008_name_hi_search)
                 or v["epic_number"] == s
             ):
                 return False

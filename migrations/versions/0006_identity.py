@@ -15,14 +15,14 @@
 - `persisted_operations`: documents by SHA-256 (issue 18 §2, core/persisted.py), registered by
   `boothgraph operations register` or by clients' automatic persisted queries.
 
-Revision ID: 0008
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-06
 """
 
 from migrations.sql import run_script
 
-revision = "0008"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None

@@ -4,15 +4,15 @@
 Devanagari has no case, so the Hindi name is compared as stored (no lower()); text_pattern_ops
 makes LIKE 'prefix%' an index range whatever the database's collation.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

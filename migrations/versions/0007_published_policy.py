@@ -8,14 +8,14 @@ and swaps in the published model and rules when it differs from what it runs. A 
 NOTIFYs `boothgraph_policy` with the new version, for tools that want to watch.
 
 Revision ID: 0007
-Revises: 0008 (main's newest head when this was merged)
+Revises: 0006
 Create Date: 2026-12-06
 """
 
 from migrations.sql import run_script
 
 revision = "0007"
-down_revision = "0008"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
