@@ -599,7 +599,9 @@ def _parser() -> argparse.ArgumentParser:
     elections_import_p = elections_commands.add_parser(
         "import", help="apply migrations, then import elections.csv and election_phases.csv (docs/elections.md)"
     )
-    elections_import_p.add_argument("dir", metavar="DIR")
+    elections_import_p.add_argument(
+        "dir", metavar="DIR", help="folder holding elections.csv and election_phases.csv (docs/elections.md)"
+    )
     elections_import_p.set_defaults(handler=cmd_elections_import)
 
     stats_p = commands.add_parser("stats", help="statistics: `stats release` publishes the sensitive breakdowns")

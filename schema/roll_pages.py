@@ -26,16 +26,17 @@ class Household:
     size: int = strawberry.field(description="Voters of the household that the viewer may read.")
     first_serial: int
     pages: list[int] = strawberry.field(description="Roll pages the household's readable voters are on.")
-    cursor_: strawberry.Private[str]
-
-    @strawberry.field
-    def cursor(self) -> str:
-        return self.cursor_
 
 
 @strawberry.type
+class HouseholdEdge:
+    node: Household
+    cursor: str
+
+
+@strawberry.type(description="A page of households, shaped as every connection of this API (edges, pageInfo).")
 class HouseholdConnection:
-    nodes: list[Household]
+    edges: list[HouseholdEdge]
     page_info: PageInfo
 
 
@@ -98,14 +99,16 @@ class PagesQuery:
     ) -> HouseholdConnection:
         found = await page_resolvers.households_page(info.context, unit=unit, page=page, first=first, after=after)
         return HouseholdConnection(
-            nodes=[
-                Household(
-                    key=h.key,
-                    house_number=h.house_number,
-                    size=h.size,
-                    first_serial=h.first_serial,
-                    pages=h.pages,
-                    cursor_=found.cursor(i),
+            edges=[
+                HouseholdEdge(
+                    node=Household(
+                        key=h.key,
+                        house_number=h.house_number,
+                        size=h.size,
+                        first_serial=h.first_serial,
+                        pages=h.pages,
+                    ),
+                    cursor=found.cursor(i),
                 )
                 for i, h in enumerate(found.items)
             ],

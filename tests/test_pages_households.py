@@ -93,7 +93,7 @@ async def test_households_of_the_generated_data_are_its_households(read_pool: as
 
 HOUSEHOLDS = """query($unit: String!, $page: Int, $first: Int, $after: String) {
   households(unit: $unit, page: $page, first: $first, after: $after) {
-    nodes { key houseNumber size firstSerial pages cursor } pageInfo { hasNextPage endCursor } } }"""
+    edges { cursor node { key houseNumber size firstSerial pages } } pageInfo { hasNextPage endCursor } } }"""
 
 
 async def test_a_booths_households_with_sizes_in_roll_order(read_pool: asyncpg.Pool) -> None:
@@ -110,7 +110,7 @@ async def test_a_booths_households_with_sizes_in_roll_order(read_pool: asyncpg.P
         result = await data(
             read_pool, BOOTH_PRESIDENT_LKO_M01_B1, HOUSEHOLDS, {"unit": LKO_M01_B1, "first": 7, "after": after}
         )
-        got += result["households"]["nodes"]
+        got += [e["node"] for e in result["households"]["edges"]]
         if not result["households"]["pageInfo"]["hasNextPage"]:
             break
         after = result["households"]["pageInfo"]["endCursor"]
@@ -119,9 +119,12 @@ async def test_a_booths_households_with_sizes_in_roll_order(read_pool: asyncpg.P
     ]
     assert any(len(n["pages"]) == 2 for n in got)  # a household across a page break is one household
     # A page's households: those with a voter on it, sized by the voters on it.
-    page = (await data(read_pool, BOOTH_PRESIDENT_LKO_M01_B1, HOUSEHOLDS, {"unit": LKO_M01_B1, "page": 2}))[
-        "households"
-    ]["nodes"]
+    page = [
+        e["node"]
+        for e in (await data(read_pool, BOOTH_PRESIDENT_LKO_M01_B1, HOUSEHOLDS, {"unit": LKO_M01_B1, "page": 2}))[
+            "households"
+        ]["edges"]
+    ]
     on_page = await read_pool.fetchval(
         """select count(*) from voters v join units b on b.id = v.booth_id
            where b.code = $1 and v.page = 2 and v.household is not null""",
@@ -130,7 +133,7 @@ async def test_a_booths_households_with_sizes_in_roll_order(read_pool: asyncpg.P
     assert sum(n["size"] for n in page) == on_page and all(n["pages"] == [2] for n in page)
     # Not visible, or not a booth.
     empty = await data(read_pool, BOOTH_PRESIDENT_LKO_M01_B1, HOUSEHOLDS, {"unit": "UP-AWD-LKO-M01-B0002"})
-    assert empty["households"]["nodes"] == []
+    assert empty["households"]["edges"] == []
     from tests.read_support import codes, run
 
     result = await run(read_pool, MANDAL_PRESIDENT_LKO_M01, HOUSEHOLDS, {"unit": "UP-AWD-LKO-M01"})

@@ -222,10 +222,10 @@ async def test_nothing_outside_a_page_incharges_page_comes_back(
         found = await data(
             pages_pool,
             user,
-            "query($u: String!, $p: Int) { households(unit: $u, page: $p, first: 500) { nodes { key size pages } } }",
+            "query($u: String!, $p: Int) { households(unit: $u, page: $p, first: 500) { edges { node { key size pages } } } }",
             {"u": query["unit"], "p": query["page"]},
         )
-        nodes = found["households"]["nodes"]
+        nodes = [e["node"] for e in found["households"]["edges"]]
         if (query["unit"], query["page"]) != (booth, page):
             assert nodes == []
         else:

@@ -77,8 +77,12 @@ def test_int_range_pattern_is_exact() -> None:
 def test_voter_record_pattern_matches_generated_rows() -> None:
     from transfer.patterns import record_pattern
 
-    pattern = re.compile(record_pattern(list(VOTERS.columns)))
+    # The contract's columns (a file without the optional `page` column, docs/pages.md).
+    pattern = re.compile(record_pattern([c for c in VOTERS.columns if c.name != "page"]))
     row = "LLX3604800,UP-AWD-LKO-M01-B0001,1,Aman Diwakar,अमन दिवाकर,Hari Om,68,MALE,16,5473744938,SC,SC-01,BPL,GRANTED"
     assert pattern.fullmatch(row.encode())
+    with_page = re.compile(record_pattern(list(VOTERS.columns)))
+    assert with_page.fullmatch((row + ",7").encode()) and with_page.fullmatch((row + ",").encode())
+    assert not with_page.fullmatch((row + ",0").encode())
     assert not pattern.fullmatch(row.replace(",68,", ",17,").encode())
     assert not pattern.fullmatch(row.replace("LLX", "LL1").encode())

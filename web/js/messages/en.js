@@ -253,6 +253,8 @@ export default {
   "error.PAYLOAD_TOO_LARGE": "The file is too large.",
   "error.METHOD_NOT_ALLOWED": "This action is not allowed here.",
   "error.GRAPHQL_PARSE_FAILED": "The app sent a request the server could not read.",
+  "error.MODEL_CODE_IN_FORCE": "The Model Code of Conduct is in force here; this is not allowed until counting day.",
+  "error.POLL_NOT_OPEN": "Polling is not open at this booth now (only on its poll date, during poll hours).",
   "error.GRAPHQL_VALIDATION_FAILED": "The app sent a request the server does not accept.",
   "error.NETWORK": "The server could not be reached. Check your connection.",
   "data.column": "column {column}",

@@ -253,6 +253,8 @@ export default {
   "error.PAYLOAD_TOO_LARGE": "फ़ाइल बहुत बड़ी है।",
   "error.METHOD_NOT_ALLOWED": "यहाँ यह कार्य अनुमत नहीं है।",
   "error.GRAPHQL_PARSE_FAILED": "ऐप ने ऐसा अनुरोध भेजा जिसे सर्वर पढ़ नहीं सका।",
+  "error.MODEL_CODE_IN_FORCE": "यहाँ आदर्श आचार संहिता लागू है; मतगणना के दिन तक यह नहीं किया जा सकता।",
+  "error.POLL_NOT_OPEN": "इस बूथ पर अभी मतदान खुला नहीं है (केवल मतदान की तिथि पर, मतदान के समय में)।",
   "error.GRAPHQL_VALIDATION_FAILED": "ऐप ने ऐसा अनुरोध भेजा जिसे सर्वर स्वीकार नहीं करता।",
   "error.NETWORK": "सर्वर से संपर्क नहीं हो सका। अपना कनेक्शन जाँचें।",
   "data.column": "कॉलम {column}",
