@@ -222,7 +222,8 @@ async def test_nothing_outside_a_page_incharges_page_comes_back(
         found = await data(
             pages_pool,
             user,
-            "query($u: String!, $p: Int) { households(unit: $u, page: $p, first: 500) { edges { node { key size pages } } } }",
+            "query($u: String!, $p: Int) {"
+            " households(unit: $u, page: $p, first: 500) { edges { node { key size pages } } } }",
             {"u": query["unit"], "p": query["page"]},
         )
         nodes = [e["node"] for e in found["households"]["edges"]]
