@@ -78,14 +78,26 @@ class SessionTokens:
     user_id: str
 
 
-async def _first_unit(conn: asyncpg.Connection, user_id: str) -> tuple[int | None, str | None]:
-    """Where the audit entry about a user goes: their first assignment's unit."""
-    row = await conn.fetchrow(
-        "select u.id, u.code from assignments a join units u on u.id = a.unit_id where a.user_id = $1 order by a.id "
-        "limit 1",
-        user_id,
+async def _audit_about(
+    conn: asyncpg.Connection, *, about: str | None, actor: str, action: str, records: int = 0, detail: dict[str, object]
+) -> None:
+    """An auth.* entry about a user, at their first assignment's unit (none for an unknown user)."""
+    row = None
+    if about:
+        row = await conn.fetchrow(
+            "select u.id, u.code from assignments a join units u on u.id = a.unit_id where a.user_id = $1 "
+            "order by a.id limit 1",
+            about,
+        )
+    await audit.record(
+        conn,
+        user_id=actor,
+        action=action,
+        unit_id=row["id"] if row else None,
+        unit_code=row["code"] if row else None,
+        records=records,
+        detail=audit.detail_json(**detail),
     )
-    return (row["id"], row["code"]) if row else (None, None)
 
 
 async def _check_power_over(conn: asyncpg.Connection, policy: PolicyEngine, issuer: Viewer, user_id: str) -> Viewer:
@@ -135,15 +147,12 @@ async def issue_invitation(
             issuer.user_id if issuer else SYSTEM,
             float(ttl_s),
         )
-        unit_id, unit_code = await _first_unit(conn, user_id)
-        await audit.record(
+        await _audit_about(
             conn,
-            user_id=issuer.user_id if issuer else SYSTEM,
+            about=user_id,
+            actor=issuer.user_id if issuer else SYSTEM,
             action="auth.invite",
-            unit_id=unit_id,
-            unit_code=unit_code,
-            records=0,
-            detail=audit.detail_json(user=user_id, invitation=row["id"], expires_at=row["expires_at"].isoformat()),
+            detail=dict(user=user_id, invitation=row["id"], expires_at=row["expires_at"].isoformat()),
         )
     return IssuedInvitation(f"bgi_{row['id']}_{secret}", user_id, row["expires_at"])
 
@@ -162,15 +171,12 @@ async def _refused(
     conn: asyncpg.Connection, *, user_id: str | None, reason: str, address: str, **detail: object
 ) -> None:
     """An attempt that failed, in a transaction of its own (nothing else was written)."""
-    unit_id, unit_code = await _first_unit(conn, user_id) if user_id else (None, None)
-    await audit.record(
+    await _audit_about(
         conn,
-        user_id=user_id or "anonymous",
+        about=user_id,
+        actor=user_id or "anonymous",
         action="auth.sign_in_refused",
-        unit_id=unit_id,
-        unit_code=unit_code,
-        records=0,
-        detail=audit.detail_json(reason=reason, address=address, **detail),
+        detail=dict(reason=reason, address=address, **detail),
     )
 
 
@@ -227,15 +233,12 @@ async def exchange_invitation(
             assert row is not None
             await conn.execute("update invitations set used_at = now() where id = $1", ident)
             tokens = await _open_session(conn, user_id=row["user_id"], invitation_id=ident, jwt_secret=jwt_secret)
-            unit_id, unit_code = await _first_unit(conn, row["user_id"])
-            await audit.record(
+            await _audit_about(
                 conn,
-                user_id=row["user_id"],
+                about=row["user_id"],
+                actor=row["user_id"],
                 action="auth.sign_in",
-                unit_id=unit_id,
-                unit_code=unit_code,
-                records=0,
-                detail=audit.detail_json(invitation=ident, session=tokens.session_id, address=address),
+                detail=dict(invitation=ident, session=tokens.session_id, address=address),
             )
     if refusal is not None:
         raise Unauthenticated(BAD_CODE)
@@ -264,15 +267,12 @@ async def refresh_session(
                 hashed,
             )
             if reused is not None:
-                unit_id, unit_code = await _first_unit(conn, reused["user_id"])
-                await audit.record(
+                await _audit_about(
                     conn,
-                    user_id=reused["user_id"],
+                    about=reused["user_id"],
+                    actor=reused["user_id"],
                     action="auth.refresh_reused",
-                    unit_id=unit_id,
-                    unit_code=unit_code,
-                    records=0,
-                    detail=audit.detail_json(session=str(reused["id"]), address=address),
+                    detail=dict(session=str(reused["id"]), address=address),
                 )
         elif not row["ended"]:
             refresh = "bgr_" + secrets.token_urlsafe(32)
@@ -282,15 +282,12 @@ async def refresh_session(
                 row["id"],
                 digest(refresh),
             )
-            unit_id, unit_code = await _first_unit(conn, row["user_id"])
-            await audit.record(
+            await _audit_about(
                 conn,
-                user_id=row["user_id"],
+                about=row["user_id"],
+                actor=row["user_id"],
                 action="auth.refresh",
-                unit_id=unit_id,
-                unit_code=unit_code,
-                records=0,
-                detail=audit.detail_json(session=str(row["id"]), address=address),
+                detail=dict(session=str(row["id"]), address=address),
             )
             access = make_token(row["user_id"], jwt_secret, ttl_s=ACCESS_TTL_S, session_id=str(row["id"]))
             return SessionTokens(access, refresh, ACCESS_TTL_S, str(row["id"]), row["user_id"])
@@ -307,15 +304,8 @@ async def end_session(conn: asyncpg.Connection, *, user_id: str, session_id: str
             user_id,
         )
         if ended:
-            unit_id, unit_code = await _first_unit(conn, user_id)
-            await audit.record(
-                conn,
-                user_id=user_id,
-                action="auth.sign_out",
-                unit_id=unit_id,
-                unit_code=unit_code,
-                records=0,
-                detail=audit.detail_json(session=session_id),
+            await _audit_about(
+                conn, about=user_id, actor=user_id, action="auth.sign_out", detail=dict(session=session_id)
             )
     return bool(ended)
 
@@ -344,15 +334,13 @@ async def revoke_sessions(
             "update invitations set used_at = now() where user_id = $1 and used_at is null and expires_at > now()",
             user_id,
         )
-        unit_id, unit_code = await _first_unit(conn, user_id)
-        await audit.record(
+        await _audit_about(
             conn,
-            user_id=by,
+            about=user_id,
+            actor=by,
             action="auth.revoke",
-            unit_id=unit_id,
-            unit_code=unit_code,
             records=int(count),
-            detail=audit.detail_json(user=user_id, sessions=int(count)),
+            detail=dict(user=user_id, sessions=int(count)),
         )
     return int(count)
 
@@ -390,16 +378,7 @@ async def _new_key(
 
 
 async def _key_audit(conn: asyncpg.Connection, *, actor: str, action: str, user_id: str, **detail: object) -> None:
-    unit_id, unit_code = await _first_unit(conn, user_id)
-    await audit.record(
-        conn,
-        user_id=actor,
-        action=action,
-        unit_id=unit_id,
-        unit_code=unit_code,
-        records=0,
-        detail=audit.detail_json(user=user_id, **detail),
-    )
+    await _audit_about(conn, about=user_id, actor=actor, action=action, detail=dict(user=user_id, **detail))
 
 
 async def create_api_key(
