@@ -34,6 +34,7 @@ from resolvers import audit
 from resolvers.context import ReadContext
 from resolvers.input_checks import check_text, parse_date
 from resolvers.model_code import local_today
+from resolvers.places import find_unit
 from resolvers.scope import SqlParams, line_condition
 from resolvers.unit_of_work import in_transaction
 from resolvers.visibility import visible_cover
@@ -115,7 +116,7 @@ async def elections(ctx: ReadContext, *, unit: str | None = None) -> list[Electi
     where = [line_condition(seen, params, "pu")]
     if unit is not None:
         check_text(unit, "unit", limit=200)
-        place = await _unit(ctx.pool, unit)
+        place = await find_unit(ctx.pool, unit)
         if place is None or not seen.covers(place):
             return []
         inside = f"pu.{place.level.column} = {params.add(place.id)}::int" if place.level.depth > 0 else "true"
@@ -144,11 +145,6 @@ async def election_by_code(
         return None
     (election,) = await _with_phases(conn, [row], line)
     return election if election.phases else None
-
-
-async def _unit(conn: asyncpg.Connection | asyncpg.Pool, code: str) -> UnitPlace | None:
-    row = await conn.fetchrow(f"select {UNIT_PLACE_COLUMNS} from units u where u.code = $1", code)
-    return None if row is None else unit_place(row)
 
 
 # ------------------------------------------------------------------------ checks ---

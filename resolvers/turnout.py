@@ -41,7 +41,7 @@ import asyncpg
 from core.clock import Clock
 from core.errors import BadUserInput, Forbidden, NotFound, PollNotOpen
 from core.settings import Settings
-from core.viewer import UNIT_PLACE_COLUMNS, UnitPlace, Viewer, unit_place
+from core.viewer import Viewer
 from policies import Cover, PolicyEngine
 from resolvers import audit
 from resolvers.context import ReadContext
@@ -50,6 +50,7 @@ from resolvers.elections import ElectionRow, election_by_code
 from resolvers.input_checks import check_text
 from resolvers.model_code import local_now
 from resolvers.page import Page
+from resolvers.places import find_unit
 from resolvers.redaction import VoterVisibility
 from resolvers.scope import SqlParams, scope_condition, under_condition
 from resolvers.stats import KEY_ORDER, BucketData
@@ -248,10 +249,9 @@ async def turnout(ctx: ReadContext, *, election: str, unit: str) -> TurnoutData 
     found = await election_by_code(ctx.pool, election, ctx.viewer)
     if found is None:
         return None
-    row = await ctx.pool.fetchrow(f"select {UNIT_PLACE_COLUMNS} from units u where u.code = $1", unit)
-    if row is None:
+    place = await find_unit(ctx.pool, unit)
+    if place is None:
         return None
-    place = unit_place(row)
     if not visible_cover(ctx.viewer).covers(place):
         return None
     stats = ctx.cover("stats.read").within(place)
@@ -322,10 +322,9 @@ async def gotv(
     found = await election_by_code(ctx.pool, election, ctx.viewer)
     if found is None:
         return page
-    row = await ctx.pool.fetchrow(f"select {UNIT_PLACE_COLUMNS} from units u where u.code = $1", unit)
-    if row is None:
+    place = await find_unit(ctx.pool, unit)
+    if place is None:
         return page
-    place: UnitPlace = unit_place(row)
     if not visible_cover(ctx.viewer).covers(place):
         return page
     reach = ctx.cover("turnout.mark").within(place).intersection(ctx.cover("voter.read"))

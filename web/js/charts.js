@@ -31,7 +31,7 @@ export function barChart(title, rows, { total = null, note = "" } = {}) {
       const value = suppressed ? t("suppressed") : `${num(row.count)}${total ? ` · ${percent(row.count, total)}` : ""}`;
       return h("g", { class: suppressed ? "bar suppressed" : "bar" },
         h("title", {}, `${row.title || row.label}: ${count(row.count)}`),
-        h("text", { x: LABEL - 6, y: y + ROW / 2 + 4, "text-anchor": "end", class: "bar-label" }, clip(row.label, 16)),
+        h("text", { x: LABEL - 6, y: y + ROW / 2 + 4, "text-anchor": "end", class: "bar-label" }, clip(row.label, 20)),
         h("rect", { x: LABEL, y: y + 4, width, height: ROW - 8, rx: 2, fill: suppressed ? `url(#${hatch})` : null }),
         h("text", { x: LABEL + width + 6, y: y + ROW / 2 + 4, class: "bar-value" }, value));
     }));
