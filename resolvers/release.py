@@ -75,14 +75,6 @@ async def _release(conn: asyncpg.Connection, booth_ids: Sequence[int] | None, mi
     if booth_ids is None:
         booth_ids = await conn.fetchval("select coalesce(array_agg(id), '{}') from units where level = 'BOOTH'")
     report.booths = len(booth_ids)
-    await conn.execute("delete from released_cells where unit_id = any($1::int[])", booth_ids)
-    await conn.execute(
-        "insert into released_cells (unit_id, dim, key, n, suppressed) "
-        "select unit_id, dim, key, n, false from unit_rollups "
-        "where unit_id = any($1::int[]) and dim = any($2::text[]) and n > 0",
-        booth_ids,
-        list(SENSITIVE_DIMS),
-    )
     await conn.execute("delete from release_changes where booth_id = any($1::int[])", booth_ids)
 
     units = await conn.fetch(
@@ -93,9 +85,17 @@ async def _release(conn: asyncpg.Connection, booth_ids: Sequence[int] | None, mi
     unit_parent = {r["code"]: r["parent"] for r in units}
     caste: dict[Cell, int] = {}
     economic: dict[Cell, int] = {}
+    # The booths' cells as they are released now: the live counts of the booths due, the last
+    # release's of every other booth. Every released cell is written again below, so the due
+    # booths' counts need not pass through released_cells first.
     rows = await conn.fetch(
         "select c.unit_id, c.dim, c.key, c.n from released_cells c join units u on u.id = c.unit_id "
-        "where u.level = 'BOOTH'"
+        "where u.level = 'BOOTH' and c.unit_id not in (select unnest($1::int[])) "
+        "union all "
+        "select unit_id, dim, key, n from unit_rollups "
+        "where unit_id = any($1::int[]) and dim = any($2::text[]) and n > 0",
+        booth_ids,
+        list(SENSITIVE_DIMS),
     )
     for r in rows:
         table = economic if r["dim"] == "economic_status" else caste
