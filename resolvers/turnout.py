@@ -52,7 +52,8 @@ from resolvers.model_code import local_now
 from resolvers.page import Page
 from resolvers.places import find_unit
 from resolvers.redaction import VoterVisibility
-from resolvers.scope import SqlParams, scope_condition, under_condition
+from resolvers.roll_pages import place_of
+from resolvers.scope import SqlParams, reach_condition, scope_condition, under_condition
 from resolvers.stats import KEY_ORDER, BucketData
 from resolvers.visibility import visible_cover
 from resolvers.voters import NO_SCHEMES, SCHEMES_JOIN, VOTER_COLUMNS, VoterRecord, Want, record_of, redacted_row
@@ -87,13 +88,17 @@ def _check_serials(serials: Sequence[int]) -> list[int]:
     return sorted(set(serials))
 
 
-def _booth_cte(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> str:
-    """The booth (alias b) named by $1, with whether the viewer sees it and may mark there."""
-    visible = scope_condition(visible_cover(viewer), params, "u")
-    allowed = scope_condition(policy.cover(viewer, "turnout.mark"), params, "u")
-    return f"""b as (select u.id, u.code, u.level, u.state_id, u.region_id, u.district_id, u.mandal_id,
+def _booth_cte(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> tuple[str, str]:
+    """The booth (alias b) named by $1, with whether the viewer sees it and may mark there, and
+    the condition on its voters (alias v) the viewer may mark: a page in-charge reaches their booth
+    through their page, and only that page's voters."""
+    marking = policy.cover(viewer, "turnout.mark")
+    visible = reach_condition(visible_cover(viewer), params, "u")
+    allowed = reach_condition(marking, params, "u")
+    cte = f"""b as (select u.id, u.code, u.level, u.state_id, u.region_id, u.district_id, u.mandal_id,
                        ({visible}) as visible, ({visible}) and ({allowed}) as allowed
                 from units u where u.code = $1)"""
+    return cte, scope_condition(marking, params, "v", pages=True)
 
 
 def _refusal(row: Mapping[str, Any] | None) -> None:
@@ -120,7 +125,7 @@ async def mark_voted(
     now = clock.now()
     here = local_now(clock, settings)
     params = SqlParams(booth, wanted, here.date(), now, here.hour, viewer.user_id)
-    booth_cte = _booth_cte(viewer, policy, params)
+    booth_cte, markable = _booth_cte(viewer, policy, params)
     open_now = settings.poll_opens_at <= here.time().replace(tzinfo=None) < settings.poll_closes_at
     hours_ok = params.add(open_now)
     detail = params.add(audit.detail_json(serials=len(wanted)))
@@ -131,7 +136,7 @@ async def mark_voted(
                   join elections e on e.id = p.election_id
                   where b.allowed and b.level = 'BOOTH' and p.poll_date = $3),
         found as (select v.id, v.serial_number, v.caste_category from b join voters v on v.booth_id = b.id
-                  where b.allowed and b.level = 'BOOTH' and v.serial_number = any($2::int[])),
+                  where b.allowed and b.level = 'BOOTH' and v.serial_number = any($2::int[]) and {markable}),
         ins as (insert into turnout_marks (election_id, voter_id, booth_id, marked_at, local_hour, caste_category,
                                            marked_by)
                 select p.election_id, f.id, (select id from b), $4, $5, f.caste_category, $6
@@ -184,13 +189,13 @@ async def undo_marks(
     wanted = _check_serials(serials)
     now = clock.now()
     params = SqlParams(booth, wanted, now - dt.timedelta(seconds=settings.turnout_undo_s), viewer.user_id)
-    booth_cte = _booth_cte(viewer, policy, params)
+    booth_cte, markable = _booth_cte(viewer, policy, params)
     row = await conn.fetchrow(
         f"""with {booth_cte},
         marks as (select m.election_id, m.voter_id, m.marked_at, v.serial_number
                   from b join voters v on v.booth_id = b.id
                   join turnout_marks m on m.voter_id = v.id
-                  where b.allowed and b.level = 'BOOTH' and v.serial_number = any($2::int[])),
+                  where b.allowed and b.level = 'BOOTH' and v.serial_number = any($2::int[]) and {markable}),
         del as (delete from turnout_marks t using marks m
                 where t.election_id = m.election_id and t.voter_id = m.voter_id and m.marked_at >= $3
                 returning t.voter_id),
@@ -309,6 +314,7 @@ async def gotv(
     first: int | None = 50,
     after: str | None = None,
     want: Want = Want(),
+    page: int | None = None,
 ) -> Page[VoterRecord]:
     n = validate_first(first, 50)
     check_text(election, "election", limit=200, required=True)
@@ -316,27 +322,27 @@ async def gotv(
     for name, value in (("serialFrom", serial_from), ("serialTo", serial_to)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise BadUserInput(f"{name} must be a positive serial number", argument=name)
-    codec = CursorCodec(ctx.settings, "gotv", binding(ctx.viewer.user_id, election, unit, serial_from, serial_to))
+    codec = CursorCodec(
+        ctx.settings, "gotv", binding(ctx.viewer.user_id, election, unit, serial_from, serial_to, page)
+    )
     start = codec.decode(after, (int, int, int, int))
-    page: Page[VoterRecord] = Page()
+    result: Page[VoterRecord] = Page()
     found = await election_by_code(ctx.pool, election, ctx.viewer)
     if found is None:
-        return page
-    place = await find_unit(ctx.pool, unit)
+        return result
+    place = await place_of(ctx, unit, page)  # a roll page of the booth for its in-charge (docs/pages.md)
     if place is None:
-        return page
-    if not visible_cover(ctx.viewer).covers(place):
-        return page
+        return result
     reach = ctx.cover("turnout.mark").within(place).intersection(ctx.cover("voter.read"))
     every_phase = await election_by_code(ctx.pool, election)
     assert every_phase is not None
     reach = reach.intersection(Cover(tuple(p.place for p in every_phase.phases)))
     if reach.empty:
-        return page
+        return result
     params = SqlParams(found.id)
     where = [
-        scope_condition(reach, params, "v"),
-        under_condition(place, params, "v"),
+        scope_condition(reach, params, "v", pages=True),
+        under_condition(place, params, "v", pages=True),
         "v.contact_consent <> 'DENIED'",
         "not exists (select 1 from turnout_marks m where m.election_id = $1 and m.voter_id = v.id)",
     ]
@@ -345,11 +351,11 @@ async def gotv(
     if serial_to is not None:
         where.append(f"v.serial_number <= {params.add(serial_to)}")
     if want.total:
-        page.total = int(
+        result.total = int(
             await ctx.pool.fetchval(f"select count(*) from voters v where {' and '.join(where)}", *params.values)
         )
     if not want.page:
-        return page
+        return result
     keyset = f"{GOTV_RANK}, v.booth_id, v.serial_number, v.id"
     if start is not None:
         marks = ", ".join(params.add(x) for x in start)
@@ -361,9 +367,9 @@ async def gotv(
             where {" and ".join(where)} order by {keyset} limit {params.add(n + 1)}""",
         *params.values,
     )
-    page.has_next = len(rows) > n
+    result.has_next = len(rows) > n
     vis = VoterVisibility(contact=ctx.cover("voter.read_contact"), sensitive=ctx.cover("voter.read_sensitive"))
     for r in rows[:n]:
-        page.items.append(record_of(r, redacted_row(ctx, r, vis, want)))
-        page.cursors.append(codec.encode([r["gotv_rank"], r["booth_id"], r["serial_number"], r["id"]]))
-    return page
+        result.items.append(record_of(r, redacted_row(ctx, r, vis, want)))
+        result.cursors.append(codec.encode([r["gotv_rank"], r["booth_id"], r["serial_number"], r["id"]]))
+    return result

@@ -205,9 +205,10 @@ class ElectionQuery:
         serial_to: int | None = None,
         first: int | None = 50,
         after: str | None = None,
+        page: int | None = None,  # one roll page of the booth `unit` (docs/pages.md)
     ) -> VoterConnection:
         sel = connection_selection(info)
-        page = await turnout_resolvers.gotv(
+        found = await turnout_resolvers.gotv(
             info.context,
             election=election,
             unit=unit,
@@ -216,11 +217,12 @@ class ElectionQuery:
             first=first,
             after=after,
             want=want_for(sel.node, total=sel.total, page=sel.page),
+            page=page,
         )
         return VoterConnection(
-            edges=[VoterEdge(node=voter_from_record(v), page=page, index=i) for i, v in enumerate(page.items)],
-            page_info=page_info(page),
-            total_count=page.total,
+            edges=[VoterEdge(node=voter_from_record(v), page=found, index=i) for i, v in enumerate(found.items)],
+            page_info=page_info(found),
+            total_count=found.total,
         )
 
 
