@@ -1,7 +1,8 @@
 """Election day (issue 16): turnout marking, live turnout, and the get-out-the-vote list.
 
 Marking. `mark_voted(booth, serials)`: holders of turnout.mark over the booth (policy.csv: the
-booth president) mark voters of that booth as having voted, by roll serial, in batches of up to
+booth president) or over one of its roll pages (a page in-charge: only that page's voters; other
+serials are `unknown` to them) mark voters as having voted, by roll serial, in batches of up to
 MAX_SERIALS. Only on the booth's poll date (of any election covering it) and between
 POLL_OPENS_AT and POLL_CLOSES_AT (ELECTION_TIMEZONE), by the injected clock; otherwise
 POLL_NOT_OPEN. A booth that is absent, not a booth, or not visible is NOT_FOUND; visible without
@@ -18,9 +19,10 @@ less than TURNOUT_UNDO_S seconds ago (older ones are returned as `expired`), aud
 Live turnout. `turnout(election, unit)`: for viewers with stats.read there, over the part of the
 unit that both their stats.read cover and the election's phases hold (Cover.intersection): voted
 and eligible (unit_rollups' voters), voted by hour, and voted by caste category. The totals are
-not suppressed; the caste breakdown is shown in clear only with voter.read_sensitive over every
-unit it sums, else small-cell suppressed as access-policy.md says for one breakdown
-(`suppress_small`). Marks and rollups commit together, so turnout is exact once a mark commits.
+not suppressed; the caste breakdown is live and in clear only with voter.read_sensitive over every
+unit it sums, else the release of resolvers/turnout_release.py (protected over the tree, over time
+and against the released composition, at a fixed cadence). Marks and rollups commit together, so
+turnout is exact once a mark commits.
 
 Get out the vote. `gotv(election, unit)`: voters under the unit, inside the viewer's turnout.mark
 AND voter.read covers and a phase of the election, not yet marked, consent not DENIED; scheme
@@ -43,7 +45,7 @@ from core.errors import BadUserInput, Forbidden, NotFound, PollNotOpen
 from core.settings import Settings
 from core.viewer import Viewer
 from policies import Cover, PolicyEngine
-from resolvers import audit
+from resolvers import audit, turnout_release
 from resolvers.context import ReadContext
 from resolvers.cursors import CursorCodec, binding, validate_first
 from resolvers.elections import ElectionRow, election_by_code
@@ -55,6 +57,7 @@ from resolvers.redaction import VoterVisibility
 from resolvers.roll_pages import place_of
 from resolvers.scope import SqlParams, reach_condition, scope_condition, under_condition
 from resolvers.stats import KEY_ORDER, BucketData
+from resolvers.turnout_release import released_turnout
 from resolvers.visibility import visible_cover
 from resolvers.voters import NO_SCHEMES, SCHEMES_JOIN, VOTER_COLUMNS, VoterRecord, Want, record_of, redacted_row
 
@@ -233,18 +236,7 @@ class TurnoutData:
     by_hour: list[BucketData] = field(default_factory=list)
     by_caste_category: list[BucketData] = field(default_factory=list)
     suppressed: bool = False
-
-
-def suppress_small(counts: Mapping[str, int], min_cell: int) -> dict[str, int | None]:
-    """access-policy.md's small-cell rule for one breakdown: counts 1..min_cell-1 are withheld; when
-    exactly one is, the smallest remaining non-zero one is too (the first by key of equal ones)."""
-    out: dict[str, int | None] = {k: (None if 0 < n < min_cell else n) for k, n in counts.items()}
-    hidden = [k for k, n in out.items() if n is None]
-    if len(hidden) == 1:
-        rest = sorted((n, k) for k, n in out.items() if n)
-        if rest:
-            out[rest[0][1]] = None
-    return out
+    castes_as_of: dt.datetime | None = None  # by_caste_category is the release of then; None: live
 
 
 async def turnout(ctx: ReadContext, *, election: str, unit: str) -> TurnoutData | None:
@@ -293,7 +285,10 @@ async def turnout(ctx: ReadContext, *, election: str, unit: str) -> TurnoutData 
     sensitive = ctx.cover("voter.read_sensitive")
     shown: Mapping[str, int | None] = castes
     if not all(sensitive.covers(u) for u in sources.units):
-        shown = suppress_small(castes, ctx.settings.min_cell_size)
+        # Not live: the release over the tree and over time (resolvers/turnout_release.py).
+        release = await released_turnout(ctx.pool, ctx.settings, found.id, ctx.clock.now(), ids)
+        shown = turnout_release.released_sum(release.cells, ids)
+        data.castes_as_of = release.cutoff
         data.suppressed = any(n is None for n in shown.values())
     order = KEY_ORDER["caste_category"]
     data.by_caste_category = [BucketData(k, shown[k]) for k in order if k in shown]
@@ -322,9 +317,7 @@ async def gotv(
     for name, value in (("serialFrom", serial_from), ("serialTo", serial_to)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise BadUserInput(f"{name} must be a positive serial number", argument=name)
-    codec = CursorCodec(
-        ctx.settings, "gotv", binding(ctx.viewer.user_id, election, unit, serial_from, serial_to, page)
-    )
+    codec = CursorCodec(ctx.settings, "gotv", binding(ctx.viewer.user_id, election, unit, serial_from, serial_to, page))
     start = codec.decode(after, (int, int, int, int))
     result: Page[VoterRecord] = Page()
     found = await election_by_code(ctx.pool, election, ctx.viewer)
