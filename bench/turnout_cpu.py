@@ -127,7 +127,9 @@ async def sql_run(args: argparse.Namespace, jobs: list) -> dict[str, float]:
         viewers = {}
         for user, _, _ in jobs:
             if user not in viewers:
-                viewers[user] = await load_viewer(conn, user)
+                viewer = await load_viewer(conn, user)
+                assert viewer is not None, user
+                viewers[user] = viewer
         pid = await conn.fetchval("select pg_backend_pid()")
         for user, booth, serials in jobs[:50]:
             await turnout.mark_voted(conn, viewers[user], policy, SYSTEM_CLOCK, settings, booth=booth, serials=serials)
@@ -169,7 +171,7 @@ async def main_async(args: argparse.Namespace) -> None:
         election = await create_election(args.database_url, f"BENCH-{int(time.time())}", today)
         tokens = {u: make_token(u, server.secret, ttl_s=24 * 3600) for u, _ in presidents}
         jobs = list(batches(rng, presidents, voters, args.batch, args.requests + 50))
-        http = await http_run(args, server, jobs, tokens)
+        http = await http_run(args, server, jobs, tokens) if not args.sql_only else None
         await remove_election(args.database_url, election)
         election = await create_election(args.database_url, f"BENCH-{int(time.time())}-sql", today)
         sql = await sql_run(args, jobs)
@@ -178,6 +180,9 @@ async def main_async(args: argparse.Namespace) -> None:
         if election is not None:
             await remove_election(args.database_url, election)
     print(f"load average {' '.join(f'{x:.2f}' for x in psutil.getloadavg())}; {args.requests} batches of {args.batch}")
+    if http is None:
+        print(f"mark_voted alone: wall {sql['wall_ms']:.2f} ms, PostgreSQL CPU {sql['pg_ms']:.2f} ms per batch")
+        return
     print(f"HTTP markVoted: wall {http['wall_ms']:.2f} ms, worker CPU {http['server_ms']:.2f} ms, "
           f"PostgreSQL CPU {http['pg_ms']:.2f} ms per batch ({http['marked']} marked)")  # fmt: skip
     print(f"mark_voted alone: wall {sql['wall_ms']:.2f} ms, PostgreSQL CPU {sql['pg_ms']:.2f} ms, "
@@ -198,6 +203,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=8792)
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--py-spy", default=None)
+    parser.add_argument("--sql-only", action="store_true", help="only the statement, no HTTP server run")
     parser.add_argument("--log", default="/tmp/bg-turnout-cpu.log")
     parser.add_argument("--boothgraph", default=str(MAIN / ".venv" / "bin" / "boothgraph"))
     asyncio.run(main_async(parser.parse_args()))
