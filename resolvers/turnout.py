@@ -195,9 +195,14 @@ async def undo_marks(
     booth_cte, markable = _booth_cte(viewer, policy, params)
     row = await conn.fetchrow(
         f"""with {booth_cte},
+        here as (select p.election_id from b join election_phases p
+                   on p.unit_id in (b.state_id, b.region_id, b.district_id, b.mandal_id, b.id)),
         marks as (select m.election_id, m.voter_id, m.marked_at, v.serial_number
                   from b join voters v on v.booth_id = b.id
-                  join turnout_marks m on m.voter_id = v.id
+                  -- by the primary key, (election, voter) pairs: a mark's election covers its booth,
+                  -- and no index leads with voter_id (a seq scan of every mark otherwise)
+                  join turnout_marks m on m.election_id = any(array(select election_id from here))
+                                       and m.voter_id = v.id
                   where b.allowed and b.level = 'BOOTH' and v.serial_number = any($2::int[]) and {markable}),
         del as (delete from turnout_marks t using marks m
                 where t.election_id = m.election_id and t.voter_id = m.voter_id and m.marked_at >= $3
