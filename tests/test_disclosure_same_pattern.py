@@ -22,9 +22,12 @@ from tests.dataset import read_csv
 from tests.test_disclosure_pure import tables
 
 
-def assert_same(unit_parent: dict, key_parent: dict, counts: dict, min_cell: int) -> disclosure.Pattern:
-    new = disclosure.protect(unit_parent=unit_parent, key_parent=key_parent, booth_counts=counts, min_cell=min_cell)
-    old = reference.protect(unit_parent=unit_parent, key_parent=key_parent, booth_counts=counts, min_cell=min_cell)
+def assert_same(
+    unit_parent: dict, key_parent: dict, counts: dict, min_cell: int, floor: dict | None = None
+) -> disclosure.Pattern:
+    args = {"unit_parent": unit_parent, "key_parent": key_parent, "booth_counts": counts, "min_cell": min_cell}
+    new = disclosure.protect(**args, floor=floor)
+    old = reference.protect(**args, floor=floor)
     assert new.counts == old.counts
     assert new.suppressed == old.suppressed
     assert new.protected == old.protected
@@ -76,6 +79,16 @@ def test_tables_that_climb_to_the_state_get_the_same_pattern(seed: int) -> None:
     units, keys, counts = wide_table(seed)
     pattern = assert_same(units, keys, counts, 5)
     assert pattern.primaries > 100
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_floors_of_turnout_releases_get_the_same_pattern(seed: int) -> None:
+    """With floors (what was shown before, resolvers/turnout_release.py) a certificate's width is
+    the room above them: the same rule in both searches."""
+    units, keys, counts = wide_table(seed)
+    rng = random.Random(seed)
+    floor = {cell: max(0, n - rng.choice((0, 1, 3, 6, 20))) for cell, n in counts.items()}
+    assert_same(units, keys, counts, 5, floor)
 
 
 @pytest.mark.parametrize("cap", [1, 7, 60, 500])
