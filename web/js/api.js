@@ -67,6 +67,26 @@ export async function graphql(query, variables = {}) {
   return body.data;
 }
 
+/** POST one operation for the query console: resolves to {status, body} whatever the answer
+ * (errors included), so that the console shows it as the server sent it. */
+export async function graphqlRaw(query, variables = {}) {
+  let response;
+  try {
+    response = await fetch("/graphql", {
+      method: "POST",
+      headers: headers({ "Content-Type": "application/json", Accept: "application/json" }),
+      body: JSON.stringify({ query, variables }),
+    });
+  } catch {
+    throw new ApiError("NETWORK", "network");
+  }
+  remember(response.headers.get(CONSISTENCY));
+  let body = null;
+  try { body = await response.json(); } catch { /* not JSON */ }
+  if (response.status === 401) fail(new ApiError("UNAUTHENTICATED", "unauthenticated", {}, 401));
+  return { status: response.status, body };
+}
+
 /** POST /import: one part per file, named as the file; `onProgress(0..1)` while sending. */
 export function upload(files, onProgress) {
   return new Promise((resolve, reject) => {

@@ -62,3 +62,10 @@ export function dateTime(iso) {
   if (Number.isNaN(d.getTime())) return iso;
   return d.toLocaleString(lang === "hi" ? "hi-IN" : "en-IN", { dateStyle: "medium", timeStyle: "short", numberingSystem: "latn" });
 }
+
+/** "2029-05-20" -> "20 May 2029" / "20 मई 2029" (a calendar date: no time zone shift). */
+export function dateOnly(iso) {
+  const d = new Date(`${String(iso).slice(0, 10)}T00:00:00Z`);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleDateString(lang === "hi" ? "hi-IN" : "en-IN", { dateStyle: "medium", timeZone: "UTC", numberingSystem: "latn" });
+}

@@ -26,6 +26,9 @@ const ROUTES = {
   team: [() => import("./views/team.js").then((m) => m.teamView), "nav.team", ["role.grant"]],
   data: [() => import("./views/data.js").then((m) => m.dataView), "nav.data", ["data.import", "data.export"]],
   audit: [() => import("./views/audit.js").then((m) => m.auditView), "nav.audit", ["audit.read"]],
+  rules: [() => import("./views/rules.js").then((m) => m.rulesView), "nav.rules", []],
+  // open to everyone signed in: the API decides what each query may do
+  console: [() => import("./views/console.js").then((m) => m.consoleView), "nav.console", []],
 };
 const signInView = () => import("./views/signin.js").then((m) => m.signInView);
 
@@ -39,7 +42,7 @@ export function setStatus(message, kind = "info") {
   status.className = `status ${message ? kind : ""}`;
 }
 
-function opens(name) { return ROUTES[name][2].some(can); }
+function opens(name) { return ROUTES[name][2].length === 0 || ROUTES[name][2].some(can); }
 
 function home() {
   const root = session.me.roots[0];
@@ -47,7 +50,7 @@ function home() {
   if (can("outreach.call")) return href("calls");
   if (session.me.assignments.some((a) => a.page)) return null;  // a page in-charge: their pages to print
   if (root && can("voter.read")) return href("voters", root.code);
-  const first = Object.keys(ROUTES).find((name) => ROUTES[name][1] && opens(name));
+  const first = Object.keys(ROUTES).find((name) => ROUTES[name][1] && ROUTES[name][2].length && opens(name));
   return first ? href(first) : null;
 }
 

@@ -1,0 +1,27 @@
+// The Model Code of Conduct (issue 16): the elections on the viewer's line whose Model Code is in
+// force, their poll dates, and the rules the service enforces with their sources, in both
+// languages. One request.
+import { graphql } from "../api.js";
+import { fill, h } from "../dom.js";
+import { dateOnly, nameOf, t } from "../i18n.js";
+import { ELECTION_FIELDS, RULE_FIELDS, keepRules, ruleCard } from "../modelcode.js";
+
+const QUERY = `query Rules { elections { ${ELECTION_FIELDS} } modelCodeRules { ${RULE_FIELDS} } }`;
+
+export async function rulesView(main, route, view) {
+  const data = await graphql(QUERY);
+  if (!view.isCurrent()) return;
+  keepRules(data.modelCodeRules);
+  const inForce = data.elections.filter((e) => e.modelCodeInForce);
+  fill(main,
+    h("h1", {}, t("rules.title")),
+    inForce.length
+      ? h("div", { class: "notice", id: "rules-in-force", role: "status" }, h("strong", {}, t("rules.inForce")),
+        h("ul", {}, inForce.map((e) => h("li", {}, t("rules.election", { name: nameOf(e), from: dateOnly(e.modelCodeFrom), to: dateOnly(e.countingOn) }),
+          h("ul", {}, e.phases.map((p) => h("li", {}, t("rules.poll", { unit: nameOf(p.unit), code: p.unit.code, date: dateOnly(p.pollDate) }))))))))
+      : h("p", { class: "notice ok", id: "rules-in-force" }, t("rules.notInForce")),
+    h("h2", {}, t("rules.list")),
+    h("p", { class: "note" }, t("rules.why")),
+    data.modelCodeRules.map((rule) => h("section", { class: "card" }, ruleCard(rule),
+      h("p", { class: "note" }, rule.window === "before_poll_close" ? t("rules.windowPoll", { hours: rule.hours }) : t("rules.windowCode")))));
+}
