@@ -42,10 +42,13 @@ export async function callsView(main, route, view) {
   const saved = route.query.get("saved");
   keepRules(data.modelCodeRules);
   const paused = data.myCallList.paused;
+  // the server names every date whose silence window holds now; the elections say which is a poll
+  const polls = new Set(data.elections.flatMap((e) => e.phases.map((p) => p.pollDate)));
+  const pollDates = paused ? paused.pollDates.filter((d) => polls.has(d)) : [];
   // why the list is shorter (or empty): the silence period's rule, with the poll dates
   const pause = paused ? h("div", { class: "notice", id: "call-pause", role: "status" },
     h("p", {}, h("strong", {}, t("calls.paused", { n: num(paused.entries) })), " ",
-      t("calls.pollDates", { dates: paused.pollDates.map(dateOnly).join(", ") })),
+      t("calls.pollDates", { dates: (pollDates.length ? pollDates : paused.pollDates).map(dateOnly).join(", ") })),
     ruleCard(paused.rule, "h2")) : null;
   const benefitRule = data.modelCodeRules.find((r) => r.code === "BENEFIT_REGISTRATION");
   fill(main,
