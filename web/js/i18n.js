@@ -14,10 +14,15 @@ export function setLang(next) {
   document.documentElement.lang = lang;
 }
 
-/** The message `key` in the current language, with {name} placeholders filled. */
+// MIN_CELL_SIZE as the server reports it (statsPolicy, read with the viewer): "fewer than {minCell}"
+let minCell = 5;
+export function setMinCell(n) { if (Number.isInteger(n) && n > 0) minCell = n; }
+
+/** The message `key` in the current language, with {name} placeholders filled ({minCell} always). */
 export function t(key, params = {}) {
   const text = CATALOGUES[lang][key] ?? CATALOGUES.en[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
+  const all = { minCell, ...params };
+  return text.replace(/\{(\w+)\}/g, (_, name) => (name in all ? String(all[name]) : `{${name}}`));
 }
 
 /** 12345678 -> "1,23,45,678" (lakh and crore grouping), in both languages. */

@@ -2,18 +2,18 @@
 // language switch, and one view per hash route.
 import { graphql } from "./api.js";
 import { fill, h } from "./dom.js";
-import { errorText, getLang, label, nameOf, setLang, t } from "./i18n.js";
+import { errorText, getLang, label, nameOf, setLang, setMinCell, t } from "./i18n.js";
 import { current, href } from "./router.js";
 import { can, session, signIn, signOut } from "./session.js";
 import { AREA_FIELDS, prefetch } from "./views/area.js";
 import { printButtons } from "./views/common.js";
 
 const ME_QUERY = `query Me { me { id name permissions
-  assignments { id role page unit { code name nameHi level } } roots { code name nameHi level } } }`;
+  assignments { id role page unit { code name nameHi level } } roots { code name nameHi level } } statsPolicy { minCellSize } }`;
 // On a first load at the start route, the dashboard of the first root comes with the viewer: one
 // round trip instead of two (the dashboard is most officials' start view).
 const ME_HOME_QUERY = `query MeHome { me { id name permissions
-  assignments { id role page unit { code name nameHi level } } roots { ${AREA_FIELDS} } } schemes { code name nameHi } }`;
+  assignments { id role page unit { code name nameHi level } } roots { ${AREA_FIELDS} } } schemes { code name nameHi } statsPolicy { minCellSize } }`;
 
 /** route name -> [its view, loaded when first needed; catalogue key of its tab (null: no tab);
  * permissions that open it]. The dashboard's modules are preloaded by index.html. */
@@ -129,6 +129,7 @@ async function start(token) {
     const home = !current().name;
     const data = await graphql(home ? ME_HOME_QUERY : ME_QUERY);
     session.me = data.me;
+    setMinCell(data.statsPolicy.minCellSize);
     if (home && can("stats.read")) prefetch(session.me.roots[0], data.schemes);
   } catch (error) {
     if (error.code !== "UNAUTHENTICATED") signInMessage = errorText(error);

@@ -6,13 +6,12 @@ import { clearErrors, field, fill, h } from "../dom.js";
 import { dateOnly, dateTime, label, nameOf, num, t } from "../i18n.js";
 import { ELECTION_FIELDS, RULE_FIELDS, inForceOver, keepRules, ruleCard, ruleText } from "../modelcode.js";
 import { href } from "../router.js";
-import { session } from "../session.js";
 import { empty, showError } from "./common.js";
 import { voterCard } from "./voter.js";
 
 const QUERY = `query Calls {
   myCallList(first: 50) {
-    totalCount
+    totalCount callsToday
     edges { node { id campaign { id name }
       voter { epicNumber serialNumber name nameHi relativeName age gender houseNumber booth { code name nameHi }
         phone casteCategory caste economicStatus contactConsent schemes { scheme { code name nameHi } since } redactedFields }
@@ -25,17 +24,11 @@ const QUERY = `query Calls {
 const LOG = `mutation Log($input: CallLogInput!) { logCall(input: $input) { id outcome calledAt } }`;
 const OUTCOMES = ["REACHED", "NO_ANSWER", "CALL_BACK", "WRONG_NUMBER", "REFUSED"];
 
-function isToday(iso) {
-  const d = new Date(iso);
-  const now = new Date();
-  return d.getFullYear() === now.getFullYear() && d.getMonth() === now.getMonth() && d.getDate() === now.getDate();
-}
-
 export async function callsView(main, route, view) {
   const data = await graphql(QUERY);
   if (!view.isCurrent()) return;
   const entries = data.myCallList.edges.map((e) => e.node);
-  const today = entries.filter((e) => e.lastCall && e.lastCall.callerId === session.me.id && isToday(e.lastCall.calledAt)).length;
+  const today = data.myCallList.callsToday;  // counted by the server over the whole list, not this page
   const waiting = entries.filter((e) => !e.lastCall || e.lastCall.outcome === "CALL_BACK").length;
   const chosen = entries.find((e) => e.id === route.query.get("entry"));
   const current = chosen || entries.find((e) => !e.lastCall || e.lastCall.outcome === "CALL_BACK");
