@@ -119,3 +119,51 @@ async def test_caller_sees_the_rules_the_greyed_question_the_refusal_and_the_pau
         await page.locator("#lang-switch").click()
         await expect(pause).to_contain_text("रोकी गई हैं")
         await tab.shot("model-code-paused-hi")
+
+
+BOOTH_PRESIDENT, BOOTH = "u-000016", f"{DISTRICT}-M01-B0001"
+POLL_DAY = "2029-05-20 09:15"
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_booth_president_marks_a_batch_sees_turnout_by_hour_and_undoes_it(
+    browser,  # noqa: F811
+    base: str,
+    clock: FixedClock,
+    size: str,
+) -> None:
+    clock.set(ist(POLL_DAY))
+    async with open_app(browser, base, size, BOOTH_PRESIDENT) as tab:
+        page = tab.page
+        await wait_for_view(tab)
+        await tab.go("#/election")
+        await wait_for_view(tab)
+        await expect(page.locator("main h1")).to_contain_text("Election day")
+        gotv = page.locator("#gotv h2 small")
+        before = int(re.sub(r"\D", "", await gotv.text_content() or ""))
+        voted_before = await page.locator("#turnout .pill").text_content()
+        pad = page.locator(".serial-pad button.serial")
+        tapped = [await pad.nth(i).get_attribute("data-serial") for i in range(3)]
+        for i in range(3):
+            await pad.nth(i).click()
+        await expect(page.locator("#mark-chosen")).to_have_text("3 chosen")
+        await page.get_by_role("button", name="Mark as voted").click()
+        await expect(page.locator("#mark-done")).to_contain_text("Marked 3 as voted")
+        await expect(gotv).to_have_text(f"({before - 3})")
+        await expect(page.locator("#turnout .pill")).to_contain_text("Voted: 3 of")
+        hour = page.locator("#turnout svg.bars g.bar", has_text="09:00")
+        await expect(hour).to_contain_text("3")
+        for serial in tapped:
+            await expect(page.locator(f'.serial-pad button[data-serial="{serial}"]')).to_have_count(0)
+        await tab.shot("election-marked")
+        await page.locator("#lang-switch").click()
+        await expect(page.locator("main h1")).to_contain_text("मतदान दिवस")
+        await tab.shot("election-marked-hi")
+        await page.locator("#lang-switch").click()
+        await wait_for_view(tab)
+        await page.locator("#undo-batch").click()
+        await expect(page.locator("#mark-done")).to_contain_text("Undone: 3")
+        await tab.go("#/election")
+        await wait_for_view(tab)
+        await expect(gotv).to_have_text(f"({before})")
+        assert await page.locator("#turnout .pill").text_content() == voted_before

@@ -26,6 +26,7 @@ const ROUTES = {
   team: [() => import("./views/team.js").then((m) => m.teamView), "nav.team", ["role.grant"]],
   data: [() => import("./views/data.js").then((m) => m.dataView), "nav.data", ["data.import", "data.export"]],
   audit: [() => import("./views/audit.js").then((m) => m.auditView), "nav.audit", ["audit.read"]],
+  election: [() => import("./views/election.js").then((m) => m.electionView), "nav.election", ["turnout.mark"]],
   rules: [() => import("./views/rules.js").then((m) => m.rulesView), "nav.rules", []],
   // open to everyone signed in: the API decides what each query may do
   console: [() => import("./views/console.js").then((m) => m.consoleView), "nav.console", []],
