@@ -44,19 +44,23 @@ function fail(error) {
   throw error;
 }
 
-/** POST one GraphQL operation; resolves to `data`, rejects with the first error as ApiError. */
-export async function graphql(query, variables = {}) {
-  let response;
+async function post(query, variables) {
   try {
-    response = await fetch("/graphql", {
+    const response = await fetch("/graphql", {
       method: "POST",
       headers: headers({ "Content-Type": "application/json", Accept: "application/json" }),
       body: JSON.stringify({ query, variables }),
     });
+    remember(response.headers.get(CONSISTENCY));
+    return response;
   } catch {
     throw new ApiError("NETWORK", "network");
   }
-  remember(response.headers.get(CONSISTENCY));
+}
+
+/** POST one GraphQL operation; resolves to `data`, rejects with the first error as ApiError. */
+export async function graphql(query, variables = {}) {
+  const response = await post(query, variables);
   if (!response.ok) fail(await errorOf(response));
   const body = await response.json();
   if (body.errors && body.errors.length) {
@@ -67,23 +71,12 @@ export async function graphql(query, variables = {}) {
   return body.data;
 }
 
-/** POST one operation for the query console: resolves to {status, body} whatever the answer
- * (errors included), so that the console shows it as the server sent it. */
+/** The same for the query console: {status, body} whatever the answer, errors included. */
 export async function graphqlRaw(query, variables = {}) {
-  let response;
-  try {
-    response = await fetch("/graphql", {
-      method: "POST",
-      headers: headers({ "Content-Type": "application/json", Accept: "application/json" }),
-      body: JSON.stringify({ query, variables }),
-    });
-  } catch {
-    throw new ApiError("NETWORK", "network");
-  }
-  remember(response.headers.get(CONSISTENCY));
+  const response = await post(query, variables);
+  if (response.status === 401) fail(await errorOf(response));
   let body = null;
   try { body = await response.json(); } catch { /* not JSON */ }
-  if (response.status === 401) fail(new ApiError("UNAUTHENTICATED", "unauthenticated", {}, 401));
   return { status: response.status, body };
 }
 

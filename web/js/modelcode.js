@@ -1,12 +1,11 @@
-// The Model Code of Conduct's rules as the API gives them (`modelCodeRules`, from the policy data
-// policies/model_code.toml), in the viewer's language with their source, so an official sees why
-// something is refused or paused. Read at most once per page load.
+// The Model Code's rules as the API gives them (modelCodeRules: policies/model_code.toml), in both
+// languages with their source, so an official sees why something is refused or paused.
 import { graphql } from "./api.js";
 import { h } from "./dom.js";
 import { getLang, t } from "./i18n.js";
 
-export const RULE_FIELDS = "code window hours title titleHi text textHi source sourceUrl";
-export const ELECTION_FIELDS = "code name nameHi modelCodeFrom countingOn modelCodeInForce phases { unit { code name nameHi level } pollDate }";
+export const RULE_FIELDS = "code title titleHi text textHi source sourceUrl";
+export const ELECTION_FIELDS = "code name nameHi modelCodeFrom countingOn modelCodeInForce phases { unit { code name nameHi } pollDate }";
 let known = null;
 
 export function keepRules(rules) { known = new Map(rules.map((r) => [r.code, r])); }
@@ -16,24 +15,21 @@ export async function ruleByCode(code) {
   return known.get(code) || null;
 }
 
-export function ruleTitle(rule) { return getLang() === "hi" ? rule.titleHi : rule.title; }
 export function ruleText(rule) { return getLang() === "hi" ? rule.textHi : rule.text; }
 
 /** A rule: its title and text in the viewer's language, the other language below, and its source. */
 export function ruleCard(rule, tag = "h3") {
   const other = getLang() === "hi" ? "en" : "hi";
   return h("div", { class: "rule", "data-rule": rule.code },
-    h(tag, {}, ruleTitle(rule)),
+    h(tag, {}, getLang() === "hi" ? rule.titleHi : rule.title),
     h("p", {}, ruleText(rule)),
     h("p", { class: "other-lang", lang: other }, other === "hi" ? rule.textHi : rule.text),
     h("p", { class: "source" }, h("strong", {}, t("rules.source")), " ", h("span", { lang: "en" }, rule.source),
       rule.sourceUrl ? [" ", h("a", { href: rule.sourceUrl, rel: "noopener noreferrer", target: "_blank" }, t("rules.sourceLink"))] : null));
 }
 
-/** A unit code is under `ancestor` when it is that code or starts with it and a hyphen (UP-AWD-LKO-M01 under UP-AWD). */
-export function under(code, ancestor) { return code === ancestor || code.startsWith(`${ancestor}-`); }
-
-/** Elections whose Model Code is in force today over the unit `code` (the server decides refusals; this only explains). */
+/** Elections in force over unit `code` (codes nest: UP-AWD-LKO-M01 is under UP-AWD). Only to explain: the server refuses. */
 export function inForceOver(elections, code) {
+  const under = (a, b) => a === b || a.startsWith(`${b}-`);
   return elections.filter((e) => e.modelCodeInForce && e.phases.some((p) => under(code, p.unit.code) || under(p.unit.code, code)));
 }

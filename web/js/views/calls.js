@@ -38,7 +38,6 @@ export async function callsView(main, route, view) {
   // the server names every date whose silence window holds now; the elections say which is a poll
   const polls = new Set(data.elections.flatMap((e) => e.phases.map((p) => p.pollDate)));
   const pollDates = paused ? paused.pollDates.filter((d) => polls.has(d)) : [];
-  // why the list is shorter (or empty): the silence period's rule, with the poll dates
   const pause = paused ? h("div", { class: "notice", id: "call-pause", role: "status" },
     h("p", {}, h("strong", {}, t("calls.paused", { n: num(paused.entries) })), " ",
       t("calls.pollDates", { dates: (pollDates.length ? pollDates : paused.pollDates).map(dateOnly).join(", ") })),

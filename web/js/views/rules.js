@@ -1,6 +1,4 @@
-// The Model Code of Conduct (issue 16): the elections on the viewer's line whose Model Code is in
-// force, their poll dates, and the rules the service enforces with their sources, in both
-// languages. One request.
+// The Model Code (issue 16): elections in force on the viewer's line, their polls, the rules. One request.
 import { graphql } from "../api.js";
 import { fill, h } from "../dom.js";
 import { dateOnly, nameOf, t } from "../i18n.js";
@@ -21,7 +19,5 @@ export async function rulesView(main, route, view) {
           h("ul", {}, e.phases.map((p) => h("li", {}, t("rules.poll", { unit: nameOf(p.unit), code: p.unit.code, date: dateOnly(p.pollDate) }))))))))
       : h("p", { class: "notice ok", id: "rules-in-force" }, t("rules.notInForce")),
     h("h2", {}, t("rules.list")),
-    h("p", { class: "note" }, t("rules.why")),
-    data.modelCodeRules.map((rule) => h("section", { class: "card" }, ruleCard(rule),
-      h("p", { class: "note" }, rule.window === "before_poll_close" ? t("rules.windowPoll", { hours: rule.hours }) : t("rules.windowCode")))));
+    data.modelCodeRules.map((rule) => h("section", { class: "card" }, ruleCard(rule))));
 }

@@ -81,27 +81,18 @@ function refusals() {
   return { NOT_FOUND: t("team.notFound"), FORBIDDEN: t("team.forbidden"), BAD_USER_INPUT: t("team.badInput") };
 }
 
-/** The server's sentences of resolvers/roles.py (English, naming role codes), as words in the
- * viewer's language; an unknown sentence keeps the code's general words and the sentence. */
+/** The server's sentences (resolvers/roles.py) name role codes in English: the two that do, in
+ * words of the viewer's language; any other refusal in its code's general words only. */
 const REASONS = [
   [/^(\w+) may only be assigned at level (\w+)$/, (m) => t("team.onlyAtLevel", { role: label("role", m[1]), level: label("level", m[2]) })],
   [/lower rank than your own \((\w+) is not\)/, (m) => t("team.lowerRank", { role: label("role", m[1]) })],
-  [/^You may not grant or revoke roles in this unit/, () => t("team.notHere")],
-  [/equal or higher rank than yours/, () => t("team.higherHolder")],
-  [/^You may not (grant a role to yourself|revoke your own role)/, () => t("team.notYourself")],
-  [/^No such (user or unit|assignment)/, () => t("team.notFound")],
-  [/^page is a roll page/, () => t("team.pageOfBooth")],
 ];
 
 function refused(error, form, box) {
-  for (const [pattern, words] of REASONS) {
-    const m = pattern.exec(error.message || "");
-    if (m) {
-      showError(Object.assign(Object.create(Object.getPrototypeOf(error)), error, { message: "" }), form, box, { [error.code]: words(m) });
-      return;
-    }
-  }
-  showError(error, form, box, refusals());
+  let reason = null;
+  for (const [pattern, words] of REASONS) { const m = pattern.exec(error.message); if (m) reason = words(m); }
+  showError(Object.assign(Object.create(Object.getPrototypeOf(error)), error, { message: "" }), form, box,
+    reason ? { [error.code]: reason } : refusals());
 }
 
 function done(view, unit, message) {
