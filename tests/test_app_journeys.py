@@ -118,7 +118,15 @@ async def test_state_president_drills_down_to_a_booth_and_back(browser, base: st
 async def test_each_view_makes_at_most_two_graphql_requests(browser, base: str, size: str) -> None:
     async with open_app(browser, base, size, STATE_PRESIDENT) as tab:
         await wait_for_view(tab)
-        for route in (f"#/unit/{DISTRICT}", f"#/voters/{DISTRICT}", "#/campaigns", "#/team", "#/audit"):
+        for route in (
+            f"#/unit/{DISTRICT}",
+            f"#/voters/{DISTRICT}",
+            "#/campaigns",
+            "#/team",
+            "#/audit",
+            "#/rules",
+            "#/console",
+        ):
             before = graphql_requests(tab)
             await tab.go(route)
             await wait_for_view(tab)
