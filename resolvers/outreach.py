@@ -611,7 +611,7 @@ async def calls_today(ctx: ReadContext, *, campaign_id: int | None = None) -> in
     entries of their own call list as myCallList reads it (`own_entries`): the app's "today"
     figure, counted by the database instead of from the first page of the list."""
     params = SqlParams()
-    own = own_entries(ctx.viewer, ctx.policy, params)
+    own = own_entries(ctx.viewer, ctx.policy, params, _today(ctx))
     if own == "false":
         return 0
     midnight = model_code.local_now(ctx.clock, ctx.settings).replace(hour=0, minute=0, second=0, microsecond=0)

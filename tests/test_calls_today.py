@@ -23,8 +23,10 @@ from tests.conftest import DatabaseFactory
 from tests.read_support import POLICY, SETTINGS
 from transfer.demo_campaign import seed_demo_campaign
 
-NOW = dt.datetime(2026, 12, 6, 1, 30, tzinfo=dt.UTC)  # 07:00 in India: midnight was 6.5 hours ago
-MIDNIGHT = NOW.astimezone(ZoneInfo(SETTINGS.election_timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
+# 07:00 today in India (the demo campaign is open today, by the clock's local date): midnight was 7 hours ago
+ZONE = ZoneInfo(SETTINGS.election_timezone)
+MIDNIGHT = dt.datetime.combine(dt.datetime.now(ZONE).date(), dt.time(0, 0), tzinfo=ZONE)
+NOW = MIDNIGHT + dt.timedelta(hours=7)
 OUTSIDER = "u-000006"  # a district president: no call list of their own
 QUERY = "query { myCallList(first: 1) { callsToday } }"
 
