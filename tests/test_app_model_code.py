@@ -37,6 +37,8 @@ async def base(db_factory: DatabaseFactory, read_template: str, clock: FixedCloc
     conn = await asyncpg.connect(url)
     try:
         assert await seed_demo_campaign(conn) is not None
+        # open on the test's clock (a campaign is open by the clock's local date, not the database's)
+        await conn.execute("update campaigns set opens_on = '2029-03-01', closes_on = '2029-06-30'")
     finally:
         await conn.close()
     settings = Settings(
