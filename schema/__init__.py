@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.elections import ElectionMutation, ElectionQuery
+from schema.error_log import BoothgraphSchema
 from schema.execution import FastRecordExecutionContext
 from schema.mutation import Mutation as OutreachMutation
 from schema.outreach import OutreachQuery
@@ -34,11 +34,11 @@ Mutation = merge_types("Mutation", (OutreachMutation, ElectionMutation))
 ExtensionSpec = type[SchemaExtension] | Callable[[], SchemaExtension]
 
 
-def build_schema(extensions: Sequence[ExtensionSpec] = ()) -> strawberry.Schema:
+def build_schema(extensions: Sequence[ExtensionSpec] = ()) -> BoothgraphSchema:
     for ext in extensions:
         if isinstance(ext, SchemaExtension):
             raise TypeError("pass extension classes or factories, never instances (shared across requests)")
-    return strawberry.Schema(
+    return BoothgraphSchema(
         query=Query,
         mutation=Mutation,
         types=NODE_TYPES,
