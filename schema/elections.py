@@ -108,6 +108,19 @@ class Turnout:
     suppressed: bool
 
 
+def turnout_from(data: turnout_resolvers.TurnoutData, info: strawberry.Info) -> Turnout:
+    """The `turnout` query's answer; also each `turnoutChanged` event (schema/subscription.py)."""
+    return Turnout(
+        election=election_from_row(data.election, info),
+        unit=data.unit_code,
+        voted=data.voted,
+        eligible=data.eligible,
+        by_hour=buckets(data.by_hour),
+        by_caste_category=buckets(data.by_caste_category),
+        suppressed=data.suppressed,
+    )
+
+
 @strawberry.type
 class TurnoutMarkResult:
     booth: str
@@ -180,17 +193,7 @@ class ElectionQuery:
     @strawberry.field(description="Needs stats.read over the unit; null when the election or unit is not visible.")
     async def turnout(self, info: strawberry.Info, election: str, unit: str) -> Turnout | None:
         data = await turnout_resolvers.turnout(info.context, election=election, unit=unit)
-        if data is None:
-            return None
-        return Turnout(
-            election=election_from_row(data.election, info),
-            unit=data.unit_code,
-            voted=data.voted,
-            eligible=data.eligible,
-            by_hour=buckets(data.by_hour),
-            by_caste_category=buckets(data.by_caste_category),
-            suppressed=data.suppressed,
-        )
+        return None if data is None else turnout_from(data, info)
 
     @strawberry.field(
         description="Get out the vote: voters under the unit not yet marked in the election, consent not DENIED, "
