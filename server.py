@@ -159,10 +159,16 @@ class EventsProtocolHandler(BaseGraphQLTransportWSHandler):
     async def _send_result_stream(self, operation: Any, result_source: Any) -> None:
         hide = cast(BoothgraphGraphQL, self.view).hide_suggestions
 
+        context = cast(Context, self.context)
+
         async def presented() -> AsyncGenerator[Any, None]:
             async for result in result_source:
                 if isinstance(result, ExecutionResult) and result.errors:
                     result.errors = [present_error(e, hide_suggestions=hide) for e in result.errors]
+                # What the payload showed in clear is audited before it is sent (no audit, no data).
+                read_log, context.read_log = context.read_log, ReadLog()
+                if read_log.entries():
+                    await record_reads(context.pool, context.viewer.user_id, read_log)
                 yield result
 
         await super()._send_result_stream(operation, presented())
@@ -420,8 +426,15 @@ class BoothgraphGraphQL(GraphQL):
                 extensions={"code": BadRequest.code},
             )
             return ExecutionResult(data=None, errors=[error])
+        chosen = [o for o in operations if request_data.operation_name in (None, o.name and o.name.value)]
+        if chosen and chosen[0].operation == OperationType.SUBSCRIPTION:
+            error = GraphQLError(
+                "Subscriptions are served over a websocket (graphql-transport-ws) on /graphql; see docs/events.md",
+                extensions={"code": BadRequest.code},
+            )
+            return ExecutionResult(data=None, errors=[error])
         if request_adapter.method == "GET":
-            named = [o for o in operations if request_data.operation_name in (None, o.name and o.name.value)]
+            named = chosen
             if named and named[0].operation != OperationType.QUERY:
                 raise HTTPException(405, f"{named[0].operation.value}s are not allowed when using GET")
         return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)

@@ -2,7 +2,8 @@
 (events/) decide who hears what; here the events become the schema's types.
 
 Each field needs an acknowledged connection (its `connection_init` authenticated; server.py).
-A payload's phone shown in clear is audited like a request's reads, after the event is sent."""
+A payload's phone shown in clear is noted in the context's read log and audited before the
+event is sent (server.EventsProtocolHandler), like a request's reads."""
 
 from __future__ import annotations
 
@@ -82,13 +83,6 @@ def socket_of(info: strawberry.Info) -> tuple[Socket, Events]:
     return socket, events
 
 
-async def audit_reads(info: strawberry.Info, events: Events, socket: Socket) -> None:
-    """The reads in clear the last payload made (strawberry runs its selection before the
-    generator resumes), audited before the next event."""
-    read_log, info.context.read_log = info.context.read_log, ReadLog()
-    await events.hub.audit_reads(socket.user_id, read_log)
-
-
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
@@ -111,7 +105,6 @@ class Subscription:
         with events.hub.calls_of(socket, campaign_id) as sub:
             async for event in events_of(sub):
                 yield CallLoggedEvent.of(event)
-                await audit_reads(info, events, socket)
 
     @strawberry.subscription(description="Imports finished that touched your data.import scope.")
     async def import_finished(self, info: strawberry.Info) -> AsyncGenerator[ImportFinishedEvent, None]:

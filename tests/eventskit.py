@@ -11,7 +11,7 @@ import datetime as dt
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +63,15 @@ async def until(check: Callable[[], bool], what: str) -> None:
         await asyncio.sleep(0.02)
 
 
+async def until_true(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """`until` for a condition read from the database."""
+    deadline = time.monotonic() + WAIT_S
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
 class Client:
     """One graphql-transport-ws connection."""
 
@@ -86,10 +95,10 @@ class Client:
         return op_id
 
     async def next(self) -> dict[str, Any]:
-        """The next `next` (or `error`) message's payload, with its id."""
+        """The next `next` or `error` message (`complete` and `pong` skipped)."""
         while True:
             message = await self.recv()
-            if message["type"] in ("next", "error", "complete"):
+            if message["type"] in ("next", "error"):
                 return message
 
     async def closed(self) -> tuple[int, str]:
