@@ -1,7 +1,8 @@
 """The Starlette application: `create_app(settings)` (tests, embedding) and `app_from_env()`
 (the factory `boothgraph serve` hands to uvicorn, one call per worker process).
 
-Routes: POST /graphql (GET /graphql: GraphiQL when enabled, or a query), GET /healthz,
+Routes: POST /graphql (GET /graphql: GraphiQL when enabled, or a query; a websocket on /graphql:
+subscriptions over graphql-transport-ws, docs/events.md), GET /healthz,
 GET /readyz (routes/health.py), POST /import and GET /export/voters.csv (routes/transfer.py),
 GET /export/walklist.pdf and /export/slips.pdf (routes/printouts.py),
 and the officials' page under /app/. Which of them are public is decided here (`PublicPaths`).
@@ -12,7 +13,8 @@ from the database per request; unknown user 401).
 
 The lifespan resolves the database (embedded when DATABASE_URL is unset), applies pending
 migrations, opens the asyncpg pool, builds the policy engine with every assignment loaded,
-and reloads the policy files when they change on disk.
+and reloads the policy files when they change on disk; it starts the events (events/service.py: one
+LISTEN connection per process) for subscriptions.
 """
 
 from __future__ import annotations
