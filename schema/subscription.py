@@ -128,13 +128,16 @@ class Subscription:
             data = await turnout_resolvers.turnout(fresh, election=election, unit=unit)
             return None if data is None else turnout_from(data, info)
 
-        first = await read(socket)
-        if first is None:
-            raise NotFound("No such election or unit where you hold stats.read")
-        found = await election_by_code(ctx.pool, election)
-        place = await find_unit(ctx.pool, unit)
-        assert found is not None and place is not None
+        refused = NotFound("No such election or unit where you hold stats.read")
+        found = await election_by_code(ctx.pool, election) if len(election) <= 200 else None
+        place = await find_unit(ctx.pool, unit) if len(unit) <= 200 else None
+        if found is None or place is None:
+            raise refused
+        # Registered before the first reading, so that no change falls between the two.
         with events.hub.turnout_of(socket, found.id, place.id, read) as sub:
+            first = await read(socket)
+            if first is None:
+                raise refused
             yield first
             async for answer in events_of(sub):
                 yield answer
