@@ -46,7 +46,10 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    _OperationStreamClosed,
+)
 from strawberry.types import ExecutionResult
 
 import schema as schema_package
@@ -167,10 +170,19 @@ class EventsProtocolHandler(BaseGraphQLTransportWSHandler):
             async for result in result_source:
                 if isinstance(result, ExecutionResult) and result.errors:
                     result.errors = [present_error(e, hide_suggestions=hide) for e in result.errors]
-                # What the payload showed in clear is audited before it is sent (no audit, no data).
+                # What the payload showed in clear is audited before it is sent (no audit, no data;
+                # events/read_audit.py writes the deliveries of many sockets in one statement).
                 read_log, context.read_log = context.read_log, ReadLog()
-                if read_log.entries():
-                    await record_reads(context.pool, context.viewer.user_id, read_log)
+                if read_log.voters:
+                    socket = cast(Socket, context.socket)
+                    try:
+                        await context.events.read_audit.record(socket.user_id, read_log, key_prefix=socket.key_prefix)
+                    except DatabaseUnavailable:
+                        # Not sent: the socket closes so that the client connects again (strawberry's
+                        # own way out of an operation that closed its socket).
+                        await self.websocket.close(code=WS_TRY_AGAIN, reason="The database is busy; try again")
+                        self.operations.pop(operation.id, None)
+                        raise _OperationStreamClosed from None
                 yield result
 
         await super()._send_result_stream(operation, presented())

@@ -3,7 +3,7 @@
 commit to delivery, against `boothgraph serve` (one worker) on a database holding a data set.
 
     .venv/bin/python bench/events.py --database-url URL [--subscribers 1000] [--events 50]
-        [--port 8791]
+        [--port 8791] [--no-phone]
 
 URL: a database holding a data set (`boothgraph import DIR`; the tiny or small preset is enough:
 the cost of an event does not depend on the number of voters). The driver starts `boothgraph
@@ -16,6 +16,9 @@ serve` on it (GRAPHIQL=false, a random JWT_SECRET, connection limits out of the 
 2. fan-out: --events calls of voters of that mandal logged one by one (one transaction each, as
    the database's owner, as logCall writes them) in a campaign of the state; for each, the time from the commit's return
    to the first and to the last of the subscribers' deliveries, read on the client;
+   With `phone` in the selection (the default) the officials with voter.read_contact (the mandal
+   president: a third of the sockets) see it in clear, so those deliveries wait for their read
+   audit (events/read_audit.py); `--no-phone` leaves it out;
 3. the server's CPU time (utime + stime from /proc) spent over the events, per event and per
    delivery.
 
@@ -51,6 +54,7 @@ from core.auth import make_token  # noqa: E402
 
 PROBLEMS: list[dict] = []  # anything a subscriber received that was not an event: shown on failure
 CALLS = "subscription { callLogged { call { id outcome } booth phone } }"
+CALLS_NO_PHONE = "subscription { callLogged { call { id outcome } booth } }"
 
 
 def rss_kib(pid: int) -> int:
@@ -86,11 +90,13 @@ async def mandal_and_managers(conn: asyncpg.Connection) -> tuple[int, list[str]]
     return mandal["id"], [r["user_id"] for r in rows]
 
 
-async def open_subscriber(url: str, token: str, arrivals: dict[int, list[float]]) -> tuple[object, asyncio.Task]:
+async def open_subscriber(
+    url: str, token: str, arrivals: dict[int, list[float]], query: str
+) -> tuple[object, asyncio.Task]:
     ws = await connect(url, subprotocols=["graphql-transport-ws"], max_queue=None)  # type: ignore[list-item]
     await ws.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
     assert json.loads(await ws.recv())["type"] == "connection_ack"
-    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": CALLS}}))
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
 
     async def read() -> None:
         async for frame in ws:
@@ -114,6 +120,7 @@ async def main() -> None:
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--events", type=int, default=50)
     parser.add_argument("--port", type=int, default=8791)
+    parser.add_argument("--no-phone", action="store_true", help="leave `phone` out (no read audit)")
     args = parser.parse_args()
 
     before_load = load_average()
@@ -183,7 +190,8 @@ async def main() -> None:
         rss_before = rss_kib(pid)
         arrivals: dict[int, list[float]] = {}
         for i in range(args.subscribers):
-            sockets.append(await open_subscriber(url, tokens[users[i % len(users)]], arrivals))
+            query = CALLS_NO_PHONE if args.no_phone else CALLS
+            sockets.append(await open_subscriber(url, tokens[users[i % len(users)]], arrivals, query))
 
         async def log_and_wait(entry: int, wait_s: float) -> tuple[float, list[float]]:
             arrivals.clear()
@@ -227,7 +235,10 @@ async def main() -> None:
         def q(values: list[float], p: float) -> float:
             return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] if len(values) > 1 else values[0]
 
-        print(f"## Events: {args.subscribers} subscribers ({len(users)} officials), {args.events} calls (1 warm-up)\n")
+        print(
+            f"## Events: {args.subscribers} subscribers ({len(users)} officials), {args.events} calls (1 warm-up), "
+            f"{'without' if args.no_phone else 'with'} phone\n"
+        )
         print(f"- load average before: {before_load}; after: {after_load}")
         print(
             f"- server RSS: {rss_before / 1024:.1f} MiB before, {rss_after / 1024:.1f} MiB with the subscribers: "

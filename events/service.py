@@ -14,6 +14,7 @@ from core.settings import Settings
 from events.hub import Hub
 from events.listener import Listener
 from events.notices import CHANNELS
+from events.read_audit import ReadAudit
 from events.sockets import Sockets
 from policies import PolicyEngine
 
@@ -32,6 +33,7 @@ class Events:
             queue_size=settings.events_queue_size,
         )
         self.listener: Listener | None = None
+        self.read_audit = ReadAudit(pool, timeout_s=settings.connect_timeout_s)
 
     async def start(self, dsn: str) -> None:
         """Starts the hub and the LISTEN connection; waits for it at most CONNECT_TIMEOUT_S (it
