@@ -123,3 +123,21 @@ async def test_http_is_unaffected(served: Node) -> None:
         sub = await http.post("/graphql", json={"query": CALLS}, headers=bearer(CALLER_LKO_M01))
         assert sub.status_code == 200 and "data" not in sub.json()
         assert [e["extensions"]["code"] for e in sub.json()["errors"]] == ["BAD_REQUEST"]
+
+
+async def test_an_api_key_connects_and_its_revocation_closes(served: Node, conn: asyncpg.Connection) -> None:
+    prefix, secret = "0123abcd", "s3cret-of-the-key"
+    await conn.execute(
+        """insert into api_keys (prefix, secret_hash, user_id, name, created_by, expires_at)
+           values ($1, $2, $3, 'partner tool', 'u-000001', now() + interval '1 day')""",
+        prefix,
+        hashlib.sha256(secret.encode()).digest(),
+        DISTRICT_PRESIDENT_LKO,
+    )
+    key = f"bgk_{prefix}_{secret}"
+    assert (await refused(served, {"token": f"bgk_{prefix}_wrong"}))[0] == 4401
+    async with client(served, DISTRICT_PRESIDENT_LKO, payload={"Authorization": f"Bearer {key}"}) as c:
+        await c.subscribe(CALLS)
+        await until(lambda: served.subscribers() == 1, "the subscription")
+        await conn.execute("update api_keys set revoked_at = now() where prefix = $1", prefix)
+        assert await c.closed() == (4401, "The API key is not valid")
