@@ -587,7 +587,7 @@ async def _lifespan(state: AppState) -> AsyncIterator[None]:
     gc.set_threshold(*GC_THRESHOLDS)
     pool_sampler = asyncio.create_task(operator_routes.sample_pool_forever(pool), name="pool-metrics")
     # Subscriptions (events/): one LISTEN connection per process, on the primary.
-    events = Events(settings, pool=state.require_pool, policy=state.require_policy)
+    events = Events(settings, pool=state.require_pool, policy=state.require_policy, clock=state.clock)
     await events.start(asyncpg_dsn(urls.server))
     state.events = events
     log.info("boothgraph ready")

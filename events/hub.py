@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
@@ -79,8 +80,10 @@ class Hub:
         sockets: Sockets,
         turnout_interval_s: float,
         queue_size: int,
+        today: Callable[[], dt.date],
     ) -> None:
         self.pool = pool
+        self.today = today
         self.policy = policy
         self.sockets = sockets
         self.queue_size = queue_size
@@ -150,7 +153,7 @@ class Hub:
 
     # ------------------------------------------------------------------- events ---
     async def _call(self, call_id: int) -> None:
-        row = await call_event(self.pool(), call_id)
+        row = await call_event(self.pool(), call_id, self.today())
         if row is None:
             return
         policy = self.policy()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import asyncpg
 
+from core.clock import SYSTEM_CLOCK, Clock
 from core.settings import Settings
 from events.hub import Hub
 from events.listener import Listener
@@ -17,12 +18,20 @@ from events.notices import CHANNELS
 from events.read_audit import ReadAudit
 from events.sockets import Sockets
 from policies import PolicyEngine
+from resolvers.model_code import local_today
 
 log = logging.getLogger("boothgraph.events")
 
 
 class Events:
-    def __init__(self, settings: Settings, *, pool: Callable[[], asyncpg.Pool], policy: Callable[[], PolicyEngine]):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        pool: Callable[[], asyncpg.Pool],
+        policy: Callable[[], PolicyEngine],
+        clock: Clock = SYSTEM_CLOCK,
+    ):
         self.settings = settings
         self.sockets = Sockets(max_total=settings.ws_max_connections, max_per_user=settings.ws_max_connections_per_user)
         self.hub = Hub(
@@ -31,6 +40,7 @@ class Events:
             sockets=self.sockets,
             turnout_interval_s=settings.turnout_event_interval_s,
             queue_size=settings.events_queue_size,
+            today=lambda: local_today(clock, settings),
         )
         self.listener: Listener | None = None
         self.read_audit = ReadAudit(pool, timeout_s=settings.connect_timeout_s)

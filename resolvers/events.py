@@ -12,7 +12,8 @@ from typing import Any
 import asyncpg
 
 from resolvers.call_logs import CALL_LOG_SELECT, CallLogRow, call_log_of
-from resolvers.visibility import OPEN
+from resolvers.scope import SqlParams
+from resolvers.visibility import open_campaign
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,9 +29,9 @@ class CallEventRow:
     voter: dict[str, Any]
 
 
-CALL_EVENT_SQL = f"""
-select {CALL_LOG_SELECT}, ca.campaign_id, b.code as booth_code, ca.caller_id as list_caller_id,
-       (ca.assigned_by <> ca.caller_id and {OPEN} and v.contact_consent <> 'DENIED') as on_list,
+CALL_EVENT_SQL = """
+select {columns}, ca.campaign_id, b.code as booth_code, ca.caller_id as list_caller_id,
+       (ca.assigned_by <> ca.caller_id and {is_open} and v.contact_consent <> 'DENIED') as on_list,
        v.region_id, v.district_id, v.mandal_id, v.booth_id, v.page,
        v.phone, v.caste_category, v.caste, v.economic_status
 from call_logs cl
@@ -44,8 +45,11 @@ where cl.id = $1
 VOTER_KEYS = ("region_id", "district_id", "mandal_id", "booth_id", "page", "phone", "caste_category", "caste")
 
 
-async def call_event(conn: asyncpg.Pool | asyncpg.Connection, call_id: int) -> CallEventRow | None:
-    row = await conn.fetchrow(CALL_EVENT_SQL, call_id)
+async def call_event(conn: asyncpg.Pool | asyncpg.Connection, call_id: int, today: dt.date) -> CallEventRow | None:
+    """`today`: the local date by the server's clock (campaigns open and close by it)."""
+    params = SqlParams(call_id)
+    sql = CALL_EVENT_SQL.format(columns=CALL_LOG_SELECT, is_open=open_campaign(params, today))
+    row = await conn.fetchrow(sql, *params.values)
     if row is None:
         return None
     voter = {k: row[k] for k in (*VOTER_KEYS, "economic_status")}

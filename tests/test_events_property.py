@@ -15,12 +15,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.clock import SYSTEM_CLOCK
 from core.settings import Settings
 from core.viewer import load_viewer
 from events import filters
 from policies import PolicyEngine
 from resolvers.call_logs import call_log_by_id
 from resolvers.events import call_event
+from resolvers.model_code import local_today
 from resolvers.redaction import mask_phone, voter_ancestors
 from schema.context import Context
 from tests.dataset import load_folder
@@ -50,7 +52,7 @@ async def calls(conn: asyncpg.Connection, tiny_dataset: Path) -> list[int]:
 async def test_hearing_a_call_is_reading_it(conn: asyncpg.Connection, calls: list[int], user: str, pick: int) -> None:
     viewer = await load_viewer(conn, user)
     assert viewer is not None
-    event = await call_event(conn, calls[pick])
+    event = await call_event(conn, calls[pick], local_today(SYSTEM_CLOCK, SETTINGS))
     assert event is not None
     ctx = Context(pool=conn, settings=SETTINGS, policy=POLICY, viewer=viewer)  # type: ignore[arg-type]
     readable = await call_log_by_id(ctx, calls[pick]) is not None
