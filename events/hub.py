@@ -93,6 +93,7 @@ class Hub:
         self.throttle = Throttle(turnout_interval_s, self._fire_turnout)
         self.notices: asyncio.Queue[notices.Notice] = asyncio.Queue()
         self.delivered = 0  # events put in subscribers' queues (for tests and the bench)
+        self.turnout_reads = 0  # turnout readings made for throttled ticks (for tests)
         self._seen_imports: OrderedDict[int, None] = OrderedDict()
         self._booths: dict[int, tuple[int, ...]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -194,9 +195,11 @@ class Hub:
             return
         answers: dict[Any, Any] = {}
         for sub, read in list(watch.subscribers.items()):
-            # Same roles at the same places, same answer: read once per group.
-            group = (sub.socket.viewer.links, read)
+            # Same roles at the same places, same answer (the watch is one election and unit): read
+            # once per group, with the first subscriber's read.
+            group = sub.socket.viewer.links
             if group not in answers:
+                self.turnout_reads += 1
                 try:
                     answers[group] = await read(sub.socket)
                 except Exception:
