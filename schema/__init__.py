@@ -1,4 +1,4 @@
-"""The GraphQL schema: `schema` (Query = reads + outreach, and Mutation) and
+"""The GraphQL schema: `schema` (Query = reads + outreach, Mutation, and Subscription: events, docs/events.md) and
 `build_schema(extensions=...)` for the server, which adds its limits and error masking.
 
 Extensions are passed as classes or factories (`lambda: QueryDepthLimiter(max_depth=10)`), never
@@ -21,6 +21,7 @@ from schema.outreach import OutreachQuery
 from schema.outreach_types import AuditEntry, CallAssignment, CallLog, Campaign
 from schema.query import ReadQuery
 from schema.roll_pages import PagesQuery
+from schema.subscription import Subscription
 from schema.team import TeamQuery
 from schema.units import Unit
 from schema.voters import Voter
@@ -41,6 +42,7 @@ def build_schema(extensions: Sequence[ExtensionSpec] = ()) -> BoothgraphSchema:
     return BoothgraphSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=NODE_TYPES,
         extensions=list(extensions),
         config=StrawberryConfig(auto_camel_case=True),
@@ -50,4 +52,4 @@ def build_schema(extensions: Sequence[ExtensionSpec] = ()) -> BoothgraphSchema:
 
 schema = build_schema()
 
-__all__ = ["Mutation", "NODE_TYPES", "Query", "build_schema", "schema"]
+__all__ = ["Mutation", "NODE_TYPES", "Query", "Subscription", "build_schema", "schema"]
