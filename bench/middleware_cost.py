@@ -16,20 +16,36 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+import inspect
 import logging
 import time
 from typing import Any
 
 from core.auth import make_token
 from core.ratelimit import RateLimiter
-from middleware.access_log import AccessLogMiddleware
-from middleware.auth import AuthMiddleware
-from middleware.body_limit import BodyLimitMiddleware
-from middleware.errors import ErrorResponseMiddleware
-from middleware.ratelimit import RateLimitMiddleware
-from middleware.request_id import RequestIdMiddleware
-from middleware.security_headers import SecurityHeadersMiddleware
 from policies.engine import PolicyEngine
+
+# Each piece by module and class; a commit without one (725d7ed has no request id middleware and
+# no core/logs.py) is measured without it.
+PIECES = {
+    "request_id": ("middleware.request_id", "RequestIdMiddleware"),
+    "access_log": ("middleware.access_log", "AccessLogMiddleware"),
+    "security_headers": ("middleware.security_headers", "SecurityHeadersMiddleware"),
+    "errors": ("middleware.errors", "ErrorResponseMiddleware"),
+    "body_limit": ("middleware.body_limit", "BodyLimitMiddleware"),
+    "auth": ("middleware.auth", "AuthMiddleware"),
+    "ratelimit": ("middleware.ratelimit", "RateLimitMiddleware"),
+}
+
+
+def piece(name: str) -> Any:
+    module, cls = PIECES[name]
+    try:
+        return getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError):
+        return None
+
 
 SECRET = "bench-secret-0123456789abcdefghijklmnop"
 BODY = b'{"data":{"voter":null}}'
@@ -46,36 +62,40 @@ async def answer(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": BODY})
 
 
-def json_access_log() -> None:
-    """As `boothgraph serve` sets it up with LOG_FORMAT=json (core/logs.py), into /dev/null."""
-    from core.logs import JsonFormatter, RequestIdFilter
-
+def json_access_log() -> str:
+    """As `boothgraph serve` sets it up with LOG_FORMAT=json (core/logs.py), into /dev/null; a
+    checkout without core/logs.py: uvicorn's text line, as it wrote then."""
     handler = logging.StreamHandler(open("/dev/null", "w"))  # noqa: SIM115 - lives as long as the process
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RequestIdFilter())
+    try:
+        from core.logs import JsonFormatter, RequestIdFilter
+
+        handler.setFormatter(JsonFormatter())
+        handler.addFilter(RequestIdFilter())
+        kind = "JSON"
+    except ImportError:
+        from uvicorn.logging import DefaultFormatter
+
+        handler.setFormatter(DefaultFormatter("%(levelprefix)s %(message)s", use_colors=False))
+        kind = "text"
     access = logging.getLogger("boothgraph.access")
     access.handlers[:] = [handler]
     access.setLevel(logging.INFO)
     access.propagate = False
+    return kind
 
 
 def stack(pieces: set[str]) -> Any:
+    """The pieces present in this checkout, in the server's order (request id outermost)."""
     app: Any = answer
-    limiter = RateLimiter(1_000_000, 1_000_000)
-    if "ratelimit" in pieces:
-        app = RateLimitMiddleware(app, limiter=limiter)
-    if "auth" in pieces:
-        app = AuthMiddleware(app, secret=SECRET, is_public=lambda scope: False)
-    if "body_limit" in pieces:
-        app = BodyLimitMiddleware(app, max_bytes=1 << 20)
-    if "errors" in pieces:
-        app = ErrorResponseMiddleware(app)
-    if "security_headers" in pieces:
-        app = SecurityHeadersMiddleware(app)
-    if "access_log" in pieces:
-        app = AccessLogMiddleware(app)
-    if "request_id" in pieces:
-        app = RequestIdMiddleware(app)
+    options: dict[str, dict[str, Any]] = {
+        "ratelimit": {"limiter": RateLimiter(1_000_000, 1_000_000)},
+        "auth": {"secret": SECRET, "is_public": lambda scope: False},
+        "body_limit": {"max_bytes": 1 << 20},
+    }
+    for name in ("ratelimit", "auth", "body_limit", "errors", "security_headers", "access_log", "request_id"):
+        middleware = piece(name) if name in pieces else None
+        if middleware is not None:
+            app = middleware(app, **options.get(name, {}))
     return app
 
 
@@ -83,7 +103,10 @@ def policy_check(engine: PolicyEngine) -> Any:
     """What get_context does about the policy files on every request."""
     if hasattr(engine, "reload_if_stale"):
         return lambda: engine.reload_if_stale(0.5)
-    return engine.reload_if_changed
+    view = importlib.import_module("server").BoothgraphGraphQL
+    if "reload_if_changed" in inspect.getsource(view.get_context):
+        return engine.reload_if_changed  # every request, as main did
+    return None  # 725d7ed: only the watcher looked
 
 
 async def run(app: Any, n: int, check: Any) -> float:
@@ -116,7 +139,10 @@ def main() -> None:
     p.add_argument("--requests", type=int, default=20_000)
     p.add_argument("--repeat", type=int, default=7)
     a = p.parse_args()
-    json_access_log()
+    print(
+        f"access log lines: {json_access_log()}; pieces missing here: "
+        f"{', '.join(n for n in PIECES if piece(n) is None) or 'none'}"
+    )
     engine = PolicyEngine()
     everything = {"request_id", "access_log", "security_headers", "errors", "body_limit", "auth", "ratelimit"}
     cases: list[tuple[str, set[str], bool]] = [
