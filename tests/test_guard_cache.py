@@ -24,6 +24,6 @@ def test_a_hit_needs_the_very_document_that_was_validated() -> None:
 def test_errors_are_those_of_the_document_passed() -> None:
     text = "{ b }"
     errors = validation_errors(SCHEMA, text, parse(text), RULES)
-    assert [e.message for e in errors] == ["Cannot query field 'b' on type 'Query'."]
+    assert [e.message for e in errors] == ["Cannot query field 'b' on type 'Query'. Did you mean 'a'?"]
     # A document that does not belong to the text (not a path the guard takes) is still judged by itself.
     assert validation_errors(SCHEMA, text, parse("{ a }"), RULES) == []
