@@ -36,7 +36,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
@@ -85,6 +84,7 @@ from routes import printouts as printout_routes
 from routes import transfer as transfer_routes
 from routes.health import healthz, readyz
 from routes.state import AppState, request_viewer
+from routes.web_files import WebFiles
 from schema.context import Context
 from schema.extensions import graphql_extensions
 from schema.extensions.guard import parsed_document
@@ -573,7 +573,7 @@ def create_app(
         *auth_routes.routes,
         *printout_routes.routes,
         Route("/", lambda request: RedirectResponse(WEB_PREFIX + "/"), methods=["GET"]),
-        Mount(WEB_PREFIX, StaticFiles(directory=WEB_DIR, html=True), name="web"),
+        Mount(WEB_PREFIX, WebFiles(WEB_DIR), name="web"),
     ]
 
     @contextlib.asynccontextmanager
