@@ -120,9 +120,12 @@ class Settings(BaseSettings):
     otel_exporter_otlp_endpoint: str | None = None
     otel_service_name: str = "boothgraph"
 
-    # Policy files; the enforcer reloads them when they change.
+    # Policy files; the enforcer reloads them when they change: a request looks at the files
+    # when they were last looked at more than POLICY_FILE_CHECK_S ago (two stat calls; 0: every
+    # request), and a watcher every POLICY_RELOAD_S.
     policy_dir: Path | None = None
     policy_reload_s: float = 2.0
+    policy_file_check_s: float = Field(default=0.5, ge=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
