@@ -269,8 +269,7 @@ class BoothgraphGraphQL(GraphQL):
         events = self.state.require_events()
         socket = await authenticate(payload, secret=self.state.secret, connections=self.state.connections, close=close)
         events.sockets.admit(socket)
-        if socket.viewer.policy_version != self.state.require_policy().published_version:
-            await self.state.sync_published_policy()
+        await self.state.policy_for(socket.viewer)
         context.viewer, context.socket, context.events = socket.viewer, socket, events
         context.pool = cast(asyncpg.Pool, RequestPool(self.state.connections, socket.user_id, max_statements=None))
         return socket
@@ -293,15 +292,7 @@ class BoothgraphGraphQL(GraphQL):
         # of the pool, MAX_STATEMENTS (core/connections.py). RequestPool has the asyncpg.Pool
         # methods the resolvers use, so they keep their types.
         pool = RequestPool(self.state.connections, viewer.user_id, max_statements=self.state.settings.max_statements)
-        policy = self.state.require_policy()
-        version = viewer.policy_version
-        if version != policy.published_version and (version is None or version != self.state._bad_policy):
-            await self.state.sync_published_policy()  # published through the database: every node
-        else:
-            # An edited policy file counts from this node's first request POLICY_FILE_CHECK_S
-            # after the edit, not the watcher's next round: two stat calls at most that often,
-            # not on every request (docs/scaling.md, bench/README.md).
-            policy.reload_if_stale(self.state.settings.policy_file_check_s)
+        policy = await self.state.policy_for(viewer)
         context = Context(
             pool=cast(asyncpg.Pool, pool),
             settings=self.state.settings,

@@ -95,6 +95,20 @@ class AppState:
             raise DatabaseUnavailable("The server is not ready yet")
         return self.events
 
+    async def policy_for(self, viewer: Viewer) -> PolicyEngine:
+        """The policy a request of `viewer` runs under, the same for every endpoint (/graphql,
+        /import, /export, printouts, /auth/*, a websocket's connection_init): the one published
+        through the database from the first request that reads a new version with its viewer
+        (every node), else this process's files, looked at most every POLICY_FILE_CHECK_S."""
+        policy = self.require_policy()
+        version = viewer.policy_version
+        if version != policy.published_version and (version is None or version != self._bad_policy):
+            await self.sync_published_policy()
+        else:
+            # Two stat calls at most that often, not on every request (docs/scaling.md).
+            policy.reload_if_stale(self.settings.policy_file_check_s)
+        return policy
+
     def require_policy(self) -> PolicyEngine:
         if self.policy is None:
             raise DatabaseUnavailable("The server is not ready yet")
