@@ -132,7 +132,9 @@ async def revoke(request: Request) -> Response:
     if not isinstance(user_id, str):
         raise BadUserInput("userId must be a string")
     async with state.connections.acquire(viewer.user_id) as conn:
-        count = await identity.revoke_sessions(conn, policy=await state.policy_for(viewer), revoker=viewer, user_id=user_id)
+        count = await identity.revoke_sessions(
+            conn, policy=await state.policy_for(viewer), revoker=viewer, user_id=user_id
+        )
     return _json(200, {"revoked": count})
 
 
@@ -185,7 +187,9 @@ async def revoke_key(request: Request) -> Response:
     state, viewer = app_state(request), request_viewer(request)
     body = await _body(request)
     async with state.connections.acquire(viewer.user_id) as conn:
-        await identity.revoke_api_key(conn, policy=await state.policy_for(viewer), actor=viewer, prefix=body.get("prefix"))
+        await identity.revoke_api_key(
+            conn, policy=await state.policy_for(viewer), actor=viewer, prefix=body.get("prefix")
+        )
     return _json(200, {"revoked": True})
 
 
