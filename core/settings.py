@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     poll_opens_at: dt.time = dt.time(7, 0)
     poll_closes_at: dt.time = dt.time(18, 0)
     turnout_undo_s: float = Field(default=300.0, ge=0)
+    # Turnout by caste category for viewers without voter.read_sensitive: released at most once per
+    # this many seconds (boundaries from local midnight), counting marks older than the undo window
+    # (resolvers/turnout_release.py, docs/elections.md).
+    turnout_release_interval_s: float = Field(default=3600.0, gt=0)
     # Operating it (routes/operator.py, core/logs.py, core/tracing.py). METRICS_TOKEN: the bearer
     # secret a Prometheus scraper sends to read /metrics (unset: /metrics is off). LOG_FORMAT:
     # json (one object per line) or text; auto = json unless stderr is a terminal.

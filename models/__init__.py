@@ -225,8 +225,9 @@ class ElectionPhase(SQLModel, table=True):
 
 class TurnoutMark(SQLModel, table=True):
     __tablename__ = "turnout_marks"
-    election_id: int = Field(primary_key=True, foreign_key="elections.id")
-    voter_id: int = Field(primary_key=True, foreign_key="voters.id")
+    # No foreign keys since migration 0012: the marking statement finds both rows itself.
+    election_id: int = Field(primary_key=True)
+    voter_id: int = Field(primary_key=True)
     booth_id: int
     marked_at: dt.datetime
     local_hour: int

@@ -90,11 +90,19 @@ def protect(
     key_parent: Mapping[Key, Key | None],
     booth_counts: Mapping[Cell, int],
     min_cell: int,
+    floor: Mapping[Cell, int] | None = None,
+    also: Iterable[Cell] = (),
 ) -> Pattern:
     """The suppression pattern of one table. `unit_parent`: every unit's parent code (None at the
     top); `key_parent`: every key's parent key (None: directly under the total); `booth_counts`:
     n(booth, key) for every key (internal keys too: a booth's category count is given, not summed,
-    so a category with unrecorded castes stays right). Units above booths are summed here."""
+    so a category with unrecorded castes stays right). Units above booths are summed here.
+
+    `floor`: what the attacker already knows each cell is at least (a count that only grows, shown
+    earlier: live turnout by caste, docs/elections.md). A cell is then primary when it moved by
+    1..min_cell-1 above its floor, and a certificate's width counts only the room above the floors
+    of the cells it moves down. None: floors of 0, the breakdowns of docs/disclosure-control.md.
+    `also`: further cells to hide and protect whatever their counts (nonzero ones)."""
     pattern = Pattern()
     counts = pattern.counts
     for (booth, key), n in booth_counts.items():
@@ -109,15 +117,17 @@ def protect(
     leaf_keys = {k for k in key_parent if k not in inner}
     units = _Tree.build(unit_parent, booths)
     keys = _Tree.build(key_parent, leaf_keys)
+    floors = floor or {}
+    extra = {c for c in also if counts.get(c, 0) > 0}
     primaries = sorted(
-        (c for c, n in counts.items() if n < min_cell),
+        (c for c, n in counts.items() if 0 < n - floors.get(c, 0) < min_cell or c in extra),
         key=lambda c: (-len(units.chain[c[0]]), c[0], -len(keys.chain[c[1]]), c[1]),
     )
     pattern.primaries = len(primaries)
     suppressed = pattern.suppressed
     suppressed.update(primaries)
     protected = pattern.protected
-    search = _Search(counts, units, keys, suppressed, min_cell)
+    search = _Search(counts, units, keys, suppressed, min_cell, floors)
     for cell in primaries:
         if cell in protected or cell in pattern.degenerate:
             continue
@@ -140,8 +150,17 @@ def _chain(parent: Mapping[Any, Any], node: Any) -> list[Any]:
 
 
 class _Search:
-    def __init__(self, counts: dict[Cell, int], units: _Tree, keys: _Tree, suppressed: set[Cell], min_cell: int):
+    def __init__(
+        self,
+        counts: dict[Cell, int],
+        units: _Tree,
+        keys: _Tree,
+        suppressed: set[Cell],
+        min_cell: int,
+        floors: Mapping[Cell, int] | None = None,
+    ):
         self.counts = counts
+        self.floors = floors or {}
         self.units = units
         self.keys = keys
         self.suppressed = suppressed
@@ -205,11 +224,25 @@ class _Search:
                         if width < self.need:
                             continue
                         support = self._support(b1, b2, k1, k2, cu, ck, a, lk)
+                        if self.floors:
+                            width = self._room(b1, b2, k1, k2, a, lk)
+                            if width < self.need:
+                                continue
                         new = sum(1 for c in support if c not in self.suppressed)
                         rank = (new, -width, b1, "" if b2 is None else b2, str(k1), str(k2))
                         if best is None or rank < best[0]:
                             best = (rank, support)
         return best
+
+    def _room(self, b1: Unit, b2: Unit | None, k1: Key, k2: Key, a: Unit | None, lk: Key | None) -> int:
+        """The width of a certificate's range when cells are known to be at least their floors:
+        the least room above its floor of a cell moving down, in each direction (+D and -D)."""
+        n, floor = self.counts.get, self.floors.get
+        p1, q1, q2 = self.units.path(b1, a), self.keys.path(k1, lk), self.keys.path(k2, lk)
+        p2 = self.units.path(b2, a) if b2 is not None else ()
+        plus = [(x, y) for x in p1 for y in q1] + [(x, y) for x in p2 for y in q2]
+        minus = [(x, y) for x in p1 for y in q2] + [(x, y) for x in p2 for y in q1]
+        return min(n(c, 0) - floor(c, 0) for c in minus) + min(n(c, 0) - floor(c, 0) for c in plus)
 
     def _support(
         self, b1: Unit, b2: Unit | None, k1: Key, k2: Key, cu: Unit, ck: Key, a: Unit | None, lk: Key | None

@@ -5,7 +5,8 @@ Who sees what (access-policy.md, and the choices made where it is silent):
   outreach.manage over its unit.
 - Callers are the holders of outreach.call (the policy decides which roles: CALLER and
   BOOTH_PRESIDENT by default). A caller sees their own entries of a campaign only while it is
-  open (opens_on <= current_date <= closes_on), never a voter whose consent is DENIED, only for
+  open (opens_on <= today <= closes_on, today by the injected clock in ELECTION_TIMEZONE), never a
+  voter whose consent is DENIED, only for
   voters under their outreach.call cover (so a revoked caller loses the list at once, and no
   entry reaches past the caller's own reach), and never an entry they assigned to themselves
   (docs/access-rules.md). Each entry's voter shows the roll fields, booth, schemes and the phone
@@ -55,7 +56,7 @@ from resolvers.redaction import VoterVisibility
 from resolvers.scope import SqlParams, scope_condition, under_condition
 from resolvers.unit_of_work import in_transaction
 from resolvers.units import UnitRow
-from resolvers.visibility import OPEN, has_own_entries, own_entries, require_visible, visible_cover
+from resolvers.visibility import has_own_entries, open_campaign, own_entries, require_visible, visible_cover
 from resolvers.voters import (
     NO_FILTER,
     SCHEMES_JOIN,
@@ -117,9 +118,9 @@ class CallEntry:
     last_call: CallLogRow | None
 
 
-CAMPAIGN_SELECT = f"""
+CAMPAIGN_SELECT = """
 c.id as c_id, c.name as c_name, c.schemes as c_schemes, c.opens_on as c_opens_on,
-c.closes_on as c_closes_on, {OPEN} as c_open, c.purpose as c_purpose,
+c.closes_on as c_closes_on, c.purpose as c_purpose,
 array(select s.name from unnest(c.schemes) with ordinality x(code, i) join schemes s on s.code = x.code
       order by x.i) as c_scheme_names,
 array(select s.name_hi from unnest(c.schemes) with ordinality x(code, i) join schemes s on s.code = x.code
@@ -137,7 +138,7 @@ def _campaign_place(r: Mapping[str, Any]) -> UnitPlace:
     return unit_place({k[3:]: r[k] for k in r.keys() if k.startswith("cu_")})
 
 
-def _campaign(r: Mapping[str, Any], manage: Cover) -> CampaignRow:
+def _campaign(r: Mapping[str, Any], manage: Cover, today: dt.date) -> CampaignRow:
     place = _campaign_place(r)
     names, names_hi = list(r["c_scheme_names"]), list(r["c_scheme_names_hi"])
     known = len(names) == len(r["c_schemes"])
@@ -151,10 +152,14 @@ def _campaign(r: Mapping[str, Any], manage: Cover) -> CampaignRow:
         ],
         opens_on=r["c_opens_on"],
         closes_on=r["c_closes_on"],
-        open=r["c_open"],
+        open=r["c_opens_on"] <= today <= r["c_closes_on"],
         managed=manage.covers(place),
         purpose=r["c_purpose"],
     )
+
+
+def _today(ctx: ReadContext) -> dt.date:
+    return model_code.local_today(ctx.clock, ctx.settings)
 
 
 def _log(r: Mapping[str, Any]) -> CallLogRow | None:
@@ -202,6 +207,8 @@ async def create_campaign(
     opens_on: str,
     closes_on: str,
     purpose: str = "FEEDBACK",
+    clock: Clock = SYSTEM_CLOCK,
+    settings: Settings | None = None,
 ) -> CampaignRow:
     """`purpose` BENEFIT_REGISTRATION is refused (MODEL_CODE_IN_FORCE) when the campaign's dates
     meet the Model Code period of an election covering part of its unit (resolvers/model_code.py)."""
@@ -258,19 +265,24 @@ async def create_campaign(
             detail=audit.detail_json(campaign=campaign_id, name=name, schemes=codes, purpose=purpose),
         )
         row = await conn.fetchrow(f"select {CAMPAIGN_SELECT} {CAMPAIGN_FROM} where c.id = $1", campaign_id)
-        return _campaign(row, policy.cover(viewer, "outreach.manage"))
+        return _campaign(row, policy.cover(viewer, "outreach.manage"), _local_today(clock, settings))
 
     return await in_transaction(conn, work)
 
 
+def _local_today(clock: Clock, settings: Settings | None) -> dt.date:
+    """Today in ELECTION_TIMEZONE by the injected clock: when a campaign is open (core/clock.py)."""
+    return model_code.local_today(clock, model_code.settings_or_default(settings))
+
+
 async def _managed_campaign(
-    conn: asyncpg.Connection, viewer: Viewer, policy: PolicyEngine, campaign_id: int
+    conn: asyncpg.Connection, viewer: Viewer, policy: PolicyEngine, campaign_id: int, today: dt.date
 ) -> CampaignRow:
     """NOT_FOUND when absent or its unit is not visible; FORBIDDEN without outreach.manage."""
     row = await conn.fetchrow(f"select {CAMPAIGN_SELECT} {CAMPAIGN_FROM} where c.id = $1", campaign_id)
     if row is None:
         raise NotFound("No such campaign")
-    campaign = _campaign(row, policy.cover(viewer, "outreach.manage"))
+    campaign = _campaign(row, policy.cover(viewer, "outreach.manage"), today)
     require_visible(
         viewer,
         policy,
@@ -328,7 +340,8 @@ async def assign_calls(
     check_text(caller_id, "callerId", limit=200, required=True)
     check_text(unit, "unit", limit=200)
     filt = filt or NO_FILTER
-    campaign = await _managed_campaign(conn, viewer, policy, campaign_id)
+    today = _local_today(clock, settings)
+    campaign = await _managed_campaign(conn, viewer, policy, campaign_id, today)
     caller_reach = await _check_caller(conn, viewer, policy, caller_id, campaign.unit.place)
     place = campaign.unit.place
     if unit is not None:
@@ -346,14 +359,13 @@ async def assign_calls(
             f"Filtering by {' and '.join(filt.sensitive)} needs voter.read_sensitive over the unit",
             fields=filt.sensitive,
         )
-    if campaign.closes_on < await conn.fetchval("select current_date"):
+    if campaign.closes_on < today:
         raise BadUserInput("The campaign has closed", argument="campaignId")
     # The Model Code: no lists chosen by caste, no registering for benefits, while it is in force.
     barred = "CASTE_APPEAL" if filt.caste_category is not None else None
     if campaign.purpose == "BENEFIT_REGISTRATION":
         barred = "BENEFIT_REGISTRATION"
     if barred is not None:
-        today = model_code.local_today(clock, model_code.settings_or_default(settings))
         election = await model_code.election_in_force(conn, place, today)
         if election is not None:
             raise await model_code.refuse(
@@ -430,7 +442,7 @@ async def campaigns(
     manage = ctx.cover("outreach.manage")
     params = SqlParams()
     managed = scope_condition(manage, params, "cu")
-    as_caller = has_own_entries(ctx.viewer, ctx.policy, params)
+    as_caller = has_own_entries(ctx.viewer, ctx.policy, params, _today(ctx))
     if managed == "false" and as_caller == "false":
         return page
     where = [f"({managed} or {as_caller})"]
@@ -440,7 +452,7 @@ async def campaigns(
             return page
         where.append(under_condition(place, params, "cu"))
     if open_only:
-        where.append(OPEN)
+        where.append(open_campaign(params, _today(ctx)))
     base = " and ".join(where)
     if want_total:
         page.total = int(await ctx.pool.fetchval(f"select count(*) {CAMPAIGN_FROM} where {base}", *params.values))
@@ -452,7 +464,7 @@ async def campaigns(
     )
     page.has_next = len(rows) > n
     for r in rows[:n]:
-        page.items.append(_campaign(r, manage))
+        page.items.append(_campaign(r, manage, _today(ctx)))
         page.cursors.append(codec.encode([r["c_id"]]))
     return page
 
@@ -462,11 +474,11 @@ async def campaign_by_id(ctx: ReadContext, campaign_id: int) -> CampaignRow | No
     manage = ctx.cover("outreach.manage")
     params = SqlParams(campaign_id)
     managed = scope_condition(manage, params, "cu")
-    as_caller = has_own_entries(ctx.viewer, ctx.policy, params)
+    as_caller = has_own_entries(ctx.viewer, ctx.policy, params, _today(ctx))
     row = await ctx.pool.fetchrow(
         f"select {CAMPAIGN_SELECT} {CAMPAIGN_FROM} where c.id = $1 and ({managed} or {as_caller})", *params.values
     )
-    return None if row is None else _campaign(row, manage)
+    return None if row is None else _campaign(row, manage, _today(ctx))
 
 
 async def campaign_progress(ctx: ReadContext, campaigns_: list[CampaignRow]) -> dict[int, OutreachStatsRow]:
@@ -480,7 +492,7 @@ async def campaign_progress(ctx: ReadContext, campaigns_: list[CampaignRow]) -> 
     # The viewer's own entries count only as far as their call list shows them (open, inside
     # their outreach.call cover); a DENIED voter counts nowhere.
     params = SqlParams(full, own)
-    mine = own_entries(ctx.viewer, ctx.policy, params)
+    mine = own_entries(ctx.viewer, ctx.policy, params, _today(ctx))
     rows = await ctx.pool.fetch(
         f"""select ca.campaign_id, ca.last_outcome, count(*) as n {ENTRY_FROM}
            where v.contact_consent <> 'DENIED'
@@ -513,7 +525,7 @@ left join call_logs l on l.id = ca.last_call_id
 def _entry(ctx: ReadContext, r: Mapping[str, Any], manage: Cover, want: Want) -> CallEntry:
     return CallEntry(
         id=r["ca_id"],
-        campaign=_campaign(r, manage),
+        campaign=_campaign(r, manage, _today(ctx)),
         voter=_call_list_voter(ctx, r, want),
         caller_id=r["ca_caller_id"],
         last_call=_log(r),
@@ -536,7 +548,7 @@ async def my_call_list(
     start = codec.decode(after, (int, int))
     page: Page[CallEntry] = Page()
     params = SqlParams()
-    own = own_entries(ctx.viewer, ctx.policy, params)
+    own = own_entries(ctx.viewer, ctx.policy, params, _today(ctx))
     if own == "false":
         return page
     where = [own]
@@ -582,7 +594,7 @@ async def call_list_pause(ctx: ReadContext, *, campaign_id: int | None = None) -
     if not silent:
         return None
     params = SqlParams()
-    own = own_entries(ctx.viewer, ctx.policy, params)
+    own = own_entries(ctx.viewer, ctx.policy, params, _today(ctx))
     if own == "false":
         return None
     where = [own, model_code.booth_covered(params.add(silent))]
@@ -597,7 +609,7 @@ async def call_list_pause(ctx: ReadContext, *, campaign_id: int | None = None) -
 async def call_assignment_by_id(ctx: ReadContext, assignment_id: int, want_voter: Want = Want()) -> CallEntry | None:
     """For node(id): one entry of the viewer's own visible call list, else None."""
     params = SqlParams(assignment_id)
-    own = own_entries(ctx.viewer, ctx.policy, params)
+    own = own_entries(ctx.viewer, ctx.policy, params, _today(ctx))
     if own == "false":
         return None
     row = await ctx.pool.fetchrow(f"{ENTRY_SELECT} where ca.id = $1 and {own}", *params.values)
@@ -649,7 +661,7 @@ async def log_call(
 
     async def work() -> CallLogRow:
         params = SqlParams(assignment_id)
-        own = own_entries(viewer, policy, params)
+        own = own_entries(viewer, policy, params, _local_today(clock, settings))
         entry = await conn.fetchrow(
             f"""select ca.id, ca.voter_id, ca.campaign_id, v.booth_id, b.code as booth_code
                 {ENTRY_FROM} join units b on b.id = v.booth_id
@@ -708,7 +720,7 @@ async def _check_model_code(
     transaction: the refusal's audit entry is committed on its own. An entry the viewer cannot
     see is left to the write's own NOT_FOUND."""
     params = SqlParams(assignment_id)
-    own = own_entries(viewer, policy, params)
+    own = own_entries(viewer, policy, params, model_code.local_today(clock, settings))
     if own == "false":
         return
     entry = await conn.fetchrow(

@@ -55,6 +55,18 @@ def scope_condition(cover: Cover, params: SqlParams, alias: str, *, pages: bool 
     return arms[0] if len(arms) == 1 else "(" + " or ".join(arms) + ")"
 
 
+def reach_condition(cover: Cover, params: SqlParams, alias: str) -> str:
+    """`alias`'s unit row lies inside `cover`, or is the booth of one of its roll pages: where
+    someone holding a page may act on that page's voters (a page in-charge marks turnout at their
+    booth, docs/elections.md). What they may touch there is still `scope_condition(..., pages=True)`
+    on the voters."""
+    booths = sorted({u.id for u in cover.units if u.page is not None})
+    inside = scope_condition(cover, params, alias)
+    if not booths:
+        return inside
+    return f"({inside} or {alias}.id = any({params.add(booths)}::int[]))"
+
+
 def _page_arm(page: UnitPlace, params: SqlParams, alias: str) -> str:
     # (booth_id, page, serial_number) is indexed: a page's few dozen voters by one range scan.
     return f"({alias}.booth_id = {params.add(page.id)}::int and {alias}.page = {params.add(page.page)}::int)"

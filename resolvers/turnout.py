@@ -1,7 +1,8 @@
 """Election day (issue 16): turnout marking, live turnout, and the get-out-the-vote list.
 
 Marking. `mark_voted(booth, serials)`: holders of turnout.mark over the booth (policy.csv: the
-booth president) mark voters of that booth as having voted, by roll serial, in batches of up to
+booth president) or over one of its roll pages (a page in-charge: only that page's voters; other
+serials are `unknown` to them) mark voters as having voted, by roll serial, in batches of up to
 MAX_SERIALS. Only on the booth's poll date (of any election covering it) and between
 POLL_OPENS_AT and POLL_CLOSES_AT (ELECTION_TIMEZONE), by the injected clock; otherwise
 POLL_NOT_OPEN. A booth that is absent, not a booth, or not visible is NOT_FOUND; visible without
@@ -18,9 +19,10 @@ less than TURNOUT_UNDO_S seconds ago (older ones are returned as `expired`), aud
 Live turnout. `turnout(election, unit)`: for viewers with stats.read there, over the part of the
 unit that both their stats.read cover and the election's phases hold (Cover.intersection): voted
 and eligible (unit_rollups' voters), voted by hour, and voted by caste category. The totals are
-not suppressed; the caste breakdown is shown in clear only with voter.read_sensitive over every
-unit it sums, else small-cell suppressed as access-policy.md says for one breakdown
-(`suppress_small`). Marks and rollups commit together, so turnout is exact once a mark commits.
+not suppressed; the caste breakdown is live and in clear only with voter.read_sensitive over every
+unit it sums, else the release of resolvers/turnout_release.py (protected over the tree, over time
+and against the released composition, at a fixed cadence). Marks and rollups commit together, so
+turnout is exact once a mark commits.
 
 Get out the vote. `gotv(election, unit)`: voters under the unit, inside the viewer's turnout.mark
 AND voter.read covers and a phase of the election, not yet marked, consent not DENIED; scheme
@@ -43,7 +45,7 @@ from core.errors import BadUserInput, Forbidden, NotFound, PollNotOpen
 from core.settings import Settings
 from core.viewer import Viewer
 from policies import Cover, PolicyEngine
-from resolvers import audit
+from resolvers import audit, turnout_release
 from resolvers.context import ReadContext
 from resolvers.cursors import CursorCodec, binding, validate_first
 from resolvers.elections import ElectionRow, election_by_code
@@ -52,8 +54,10 @@ from resolvers.model_code import local_now
 from resolvers.page import Page
 from resolvers.places import find_unit
 from resolvers.redaction import VoterVisibility
-from resolvers.scope import SqlParams, scope_condition, under_condition
+from resolvers.roll_pages import place_of
+from resolvers.scope import SqlParams, reach_condition, scope_condition, under_condition
 from resolvers.stats import KEY_ORDER, BucketData
+from resolvers.turnout_release import released_turnout
 from resolvers.visibility import visible_cover
 from resolvers.voters import NO_SCHEMES, SCHEMES_JOIN, VOTER_COLUMNS, VoterRecord, Want, record_of, redacted_row
 
@@ -87,13 +91,17 @@ def _check_serials(serials: Sequence[int]) -> list[int]:
     return sorted(set(serials))
 
 
-def _booth_cte(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> str:
-    """The booth (alias b) named by $1, with whether the viewer sees it and may mark there."""
-    visible = scope_condition(visible_cover(viewer), params, "u")
-    allowed = scope_condition(policy.cover(viewer, "turnout.mark"), params, "u")
-    return f"""b as (select u.id, u.code, u.level, u.state_id, u.region_id, u.district_id, u.mandal_id,
+def _booth_cte(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> tuple[str, str]:
+    """The booth (alias b) named by $1, with whether the viewer sees it and may mark there, and
+    the condition on its voters (alias v) the viewer may mark: a page in-charge reaches their booth
+    through their page, and only that page's voters."""
+    marking = policy.cover(viewer, "turnout.mark")
+    visible = reach_condition(visible_cover(viewer), params, "u")
+    allowed = reach_condition(marking, params, "u")
+    cte = f"""b as (select u.id, u.code, u.level, u.state_id, u.region_id, u.district_id, u.mandal_id,
                        ({visible}) as visible, ({visible}) and ({allowed}) as allowed
                 from units u where u.code = $1)"""
+    return cte, scope_condition(marking, params, "v", pages=True)
 
 
 def _refusal(row: Mapping[str, Any] | None) -> None:
@@ -120,7 +128,7 @@ async def mark_voted(
     now = clock.now()
     here = local_now(clock, settings)
     params = SqlParams(booth, wanted, here.date(), now, here.hour, viewer.user_id)
-    booth_cte = _booth_cte(viewer, policy, params)
+    booth_cte, markable = _booth_cte(viewer, policy, params)
     open_now = settings.poll_opens_at <= here.time().replace(tzinfo=None) < settings.poll_closes_at
     hours_ok = params.add(open_now)
     detail = params.add(audit.detail_json(serials=len(wanted)))
@@ -131,7 +139,7 @@ async def mark_voted(
                   join elections e on e.id = p.election_id
                   where b.allowed and b.level = 'BOOTH' and p.poll_date = $3),
         found as (select v.id, v.serial_number, v.caste_category from b join voters v on v.booth_id = b.id
-                  where b.allowed and b.level = 'BOOTH' and v.serial_number = any($2::int[])),
+                  where b.allowed and b.level = 'BOOTH' and v.serial_number = any($2::int[]) and {markable}),
         ins as (insert into turnout_marks (election_id, voter_id, booth_id, marked_at, local_hour, caste_category,
                                            marked_by)
                 select p.election_id, f.id, (select id from b), $4, $5, f.caste_category, $6
@@ -184,13 +192,18 @@ async def undo_marks(
     wanted = _check_serials(serials)
     now = clock.now()
     params = SqlParams(booth, wanted, now - dt.timedelta(seconds=settings.turnout_undo_s), viewer.user_id)
-    booth_cte = _booth_cte(viewer, policy, params)
+    booth_cte, markable = _booth_cte(viewer, policy, params)
     row = await conn.fetchrow(
         f"""with {booth_cte},
+        here as (select p.election_id from b join election_phases p
+                   on p.unit_id in (b.state_id, b.region_id, b.district_id, b.mandal_id, b.id)),
         marks as (select m.election_id, m.voter_id, m.marked_at, v.serial_number
                   from b join voters v on v.booth_id = b.id
-                  join turnout_marks m on m.voter_id = v.id
-                  where b.allowed and b.level = 'BOOTH' and v.serial_number = any($2::int[])),
+                  -- by the primary key, (election, voter) pairs: a mark's election covers its booth,
+                  -- and no index leads with voter_id (a seq scan of every mark otherwise)
+                  join turnout_marks m on m.election_id = any(array(select election_id from here))
+                                       and m.voter_id = v.id
+                  where b.allowed and b.level = 'BOOTH' and v.serial_number = any($2::int[]) and {markable}),
         del as (delete from turnout_marks t using marks m
                 where t.election_id = m.election_id and t.voter_id = m.voter_id and m.marked_at >= $3
                 returning t.voter_id),
@@ -228,18 +241,7 @@ class TurnoutData:
     by_hour: list[BucketData] = field(default_factory=list)
     by_caste_category: list[BucketData] = field(default_factory=list)
     suppressed: bool = False
-
-
-def suppress_small(counts: Mapping[str, int], min_cell: int) -> dict[str, int | None]:
-    """access-policy.md's small-cell rule for one breakdown: counts 1..min_cell-1 are withheld; when
-    exactly one is, the smallest remaining non-zero one is too (the first by key of equal ones)."""
-    out: dict[str, int | None] = {k: (None if 0 < n < min_cell else n) for k, n in counts.items()}
-    hidden = [k for k, n in out.items() if n is None]
-    if len(hidden) == 1:
-        rest = sorted((n, k) for k, n in out.items() if n)
-        if rest:
-            out[rest[0][1]] = None
-    return out
+    castes_as_of: dt.datetime | None = None  # by_caste_category is the release of then; None: live
 
 
 async def turnout(ctx: ReadContext, *, election: str, unit: str) -> TurnoutData | None:
@@ -288,7 +290,10 @@ async def turnout(ctx: ReadContext, *, election: str, unit: str) -> TurnoutData 
     sensitive = ctx.cover("voter.read_sensitive")
     shown: Mapping[str, int | None] = castes
     if not all(sensitive.covers(u) for u in sources.units):
-        shown = suppress_small(castes, ctx.settings.min_cell_size)
+        # Not live: the release over the tree and over time (resolvers/turnout_release.py).
+        release = await released_turnout(ctx.pool, ctx.settings, found.id, ctx.clock.now(), ids)
+        shown = turnout_release.released_sum(release.cells, ids)
+        data.castes_as_of = release.cutoff
         data.suppressed = any(n is None for n in shown.values())
     order = KEY_ORDER["caste_category"]
     data.by_caste_category = [BucketData(k, shown[k]) for k in order if k in shown]
@@ -309,6 +314,7 @@ async def gotv(
     first: int | None = 50,
     after: str | None = None,
     want: Want = Want(),
+    page: int | None = None,
 ) -> Page[VoterRecord]:
     n = validate_first(first, 50)
     check_text(election, "election", limit=200, required=True)
@@ -316,27 +322,25 @@ async def gotv(
     for name, value in (("serialFrom", serial_from), ("serialTo", serial_to)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise BadUserInput(f"{name} must be a positive serial number", argument=name)
-    codec = CursorCodec(ctx.settings, "gotv", binding(ctx.viewer.user_id, election, unit, serial_from, serial_to))
+    codec = CursorCodec(ctx.settings, "gotv", binding(ctx.viewer.user_id, election, unit, serial_from, serial_to, page))
     start = codec.decode(after, (int, int, int, int))
-    page: Page[VoterRecord] = Page()
+    result: Page[VoterRecord] = Page()
     found = await election_by_code(ctx.pool, election, ctx.viewer)
     if found is None:
-        return page
-    place = await find_unit(ctx.pool, unit)
+        return result
+    place = await place_of(ctx, unit, page)  # a roll page of the booth for its in-charge (docs/pages.md)
     if place is None:
-        return page
-    if not visible_cover(ctx.viewer).covers(place):
-        return page
+        return result
     reach = ctx.cover("turnout.mark").within(place).intersection(ctx.cover("voter.read"))
     every_phase = await election_by_code(ctx.pool, election)
     assert every_phase is not None
     reach = reach.intersection(Cover(tuple(p.place for p in every_phase.phases)))
     if reach.empty:
-        return page
+        return result
     params = SqlParams(found.id)
     where = [
-        scope_condition(reach, params, "v"),
-        under_condition(place, params, "v"),
+        scope_condition(reach, params, "v", pages=True),
+        under_condition(place, params, "v", pages=True),
         "v.contact_consent <> 'DENIED'",
         "not exists (select 1 from turnout_marks m where m.election_id = $1 and m.voter_id = v.id)",
     ]
@@ -345,11 +349,11 @@ async def gotv(
     if serial_to is not None:
         where.append(f"v.serial_number <= {params.add(serial_to)}")
     if want.total:
-        page.total = int(
+        result.total = int(
             await ctx.pool.fetchval(f"select count(*) from voters v where {' and '.join(where)}", *params.values)
         )
     if not want.page:
-        return page
+        return result
     keyset = f"{GOTV_RANK}, v.booth_id, v.serial_number, v.id"
     if start is not None:
         marks = ", ".join(params.add(x) for x in start)
@@ -361,9 +365,9 @@ async def gotv(
             where {" and ".join(where)} order by {keyset} limit {params.add(n + 1)}""",
         *params.values,
     )
-    page.has_next = len(rows) > n
+    result.has_next = len(rows) > n
     vis = VoterVisibility(contact=ctx.cover("voter.read_contact"), sensitive=ctx.cover("voter.read_sensitive"))
     for r in rows[:n]:
-        page.items.append(record_of(r, redacted_row(ctx, r, vis, want)))
-        page.cursors.append(codec.encode([r["gotv_rank"], r["booth_id"], r["serial_number"], r["id"]]))
-    return page
+        result.items.append(record_of(r, redacted_row(ctx, r, vis, want)))
+        result.cursors.append(codec.encode([r["gotv_rank"], r["booth_id"], r["serial_number"], r["id"]]))
+    return result

@@ -12,15 +12,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from core.errors import Forbidden, NotFound
 from core.viewer import UnitPlace, Viewer
 from models import Level
 from policies import Cover, PolicyEngine
 from resolvers.context import ReadContext
+from resolvers.model_code import local_today
 from resolvers.scope import SqlParams, scope_condition
 
-# A campaign (alias c) that is open today.
-OPEN = "(c.opens_on <= current_date and current_date <= c.closes_on)"
+
+def open_campaign(params: SqlParams, today: dt.date) -> str:
+    """The campaign (alias c) is open on `today`: the local date (ELECTION_TIMEZONE) of the
+    injected clock (`resolvers.model_code.local_today`), never the database's current_date, so a
+    campaign opens and closes by the same "now" as the Model Code and poll hours (core/clock.py)."""
+    day = params.add(today)
+    return f"(c.opens_on <= {day}::date and {day}::date <= c.closes_on)"
 
 
 def visible_cover(viewer: Viewer) -> Cover:
@@ -55,7 +63,7 @@ def require_visible(
 
 
 # ------------------------------------------------------------------- call lists ---
-def own_entries(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> str:
+def own_entries(viewer: Viewer, policy: PolicyEngine, params: SqlParams, today: dt.date) -> str:
     """The call-list entries (aliases ca, c, v) the viewer may see and work as their caller:
     their own, not assigned by themselves, of an open campaign, of a voter under their
     outreach.call cover whose consent is not DENIED. A voter under both the campaign's unit and
@@ -65,12 +73,13 @@ def own_entries(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> str:
     if reach == "false":
         return "false"
     me = params.add(viewer.user_id)
-    return f"ca.caller_id = {me} and ca.assigned_by <> {me} and {OPEN} and v.contact_consent <> 'DENIED' and {reach}"
+    is_open = open_campaign(params, today)
+    return f"ca.caller_id = {me} and ca.assigned_by <> {me} and {is_open} and v.contact_consent <> 'DENIED' and {reach}"
 
 
-def has_own_entries(viewer: Viewer, policy: PolicyEngine, params: SqlParams) -> str:
+def has_own_entries(viewer: Viewer, policy: PolicyEngine, params: SqlParams, today: dt.date) -> str:
     """The campaign (aliases c, cu) holds entries the viewer may see as its caller."""
-    own = own_entries(viewer, policy, params)
+    own = own_entries(viewer, policy, params, today)
     if own == "false":
         return "false"
     return (
@@ -85,7 +94,7 @@ def call_list_arm(ctx: ReadContext, params: SqlParams) -> str:
     clear, so it never reaches further than the call list itself."""
     if ctx.cover("outreach.call").empty:
         return "false"
-    own = own_entries(ctx.viewer, ctx.policy, params)
+    own = own_entries(ctx.viewer, ctx.policy, params, local_today(ctx.clock, ctx.settings))
     if own == "false":
         return "false"
     return (

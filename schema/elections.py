@@ -102,10 +102,14 @@ class Turnout:
     eligible: int
     by_hour: list[Bucket] = strawberry.field(description='Marks per hour of the poll day, keys "07" .. "17".')
     by_caste_category: list[Bucket] = strawberry.field(
-        description="Voted by caste category as recorded when marked; small-cell suppressed without "
-        "voter.read_sensitive."
+        description="Voted by caste category as recorded when marked: live with voter.read_sensitive over the "
+        "whole unit, else the last release (byCasteCategoryAsOf), suppressed over the tree and over time."
     )
     suppressed: bool
+    by_caste_category_as_of: str | None = strawberry.field(
+        default=None,
+        description="When byCasteCategory is a release: the moment it counts marks up to (ISO 8601); null: live.",
+    )
 
 
 @strawberry.type
@@ -190,6 +194,7 @@ class ElectionQuery:
             by_hour=buckets(data.by_hour),
             by_caste_category=buckets(data.by_caste_category),
             suppressed=data.suppressed,
+            by_caste_category_as_of=None if data.castes_as_of is None else data.castes_as_of.isoformat(),
         )
 
     @strawberry.field(
@@ -205,9 +210,10 @@ class ElectionQuery:
         serial_to: int | None = None,
         first: int | None = 50,
         after: str | None = None,
+        page: int | None = None,  # one roll page of the booth `unit` (docs/pages.md)
     ) -> VoterConnection:
         sel = connection_selection(info)
-        page = await turnout_resolvers.gotv(
+        found = await turnout_resolvers.gotv(
             info.context,
             election=election,
             unit=unit,
@@ -216,11 +222,12 @@ class ElectionQuery:
             first=first,
             after=after,
             want=want_for(sel.node, total=sel.total, page=sel.page),
+            page=page,
         )
         return VoterConnection(
-            edges=[VoterEdge(node=voter_from_record(v), page=page, index=i) for i, v in enumerate(page.items)],
-            page_info=page_info(page),
-            total_count=page.total,
+            edges=[VoterEdge(node=voter_from_record(v), page=found, index=i) for i, v in enumerate(found.items)],
+            page_info=page_info(found),
+            total_count=found.total,
         )
 
 

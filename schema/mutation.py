@@ -136,6 +136,8 @@ class Mutation:
             opens_on=input.opens_on,
             closes_on=input.closes_on,
             purpose=input.purpose.value,
+            clock=ctx.clock,
+            settings=ctx.settings,
         )
         return campaign_from_row(row)
 

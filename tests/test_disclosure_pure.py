@@ -128,3 +128,33 @@ def test_every_protected_cell_has_a_wide_range_and_zero_is_never_hidden(table, m
         unit_parent=dict(reversed(units.items())), key_parent=keys, booth_counts=dict(shuffled), min_cell=min_cell
     )
     assert again.suppressed == pattern.suppressed
+
+
+def test_floors_make_a_small_move_a_primary_and_narrow_certificates() -> None:
+    """`floor` (turnout by caste, docs/elections.md): a cell known to be at least its last shown
+    value is hidden when it moved by 1..min_cell-1, and a certificate counts only the room above
+    the floors of the cells it moves down."""
+    units = {"M": None, "M-B1": "M", "M-B2": "M"}
+    keys = {"GEN": None, "OBC": None}
+    counts = {("M-B1", "GEN"): 30, ("M-B1", "OBC"): 20, ("M-B2", "GEN"): 30, ("M-B2", "OBC"): 20}
+    plain = protect(unit_parent=units, key_parent=keys, booth_counts=counts, min_cell=5)
+    assert plain.suppressed == set()
+    # B1 GEN was shown at 28: it moved by 2, so it is hidden, with a certificate around it.
+    floors = {("M-B1", "GEN"): 28}
+    moved = protect(unit_parent=units, key_parent=keys, booth_counts=counts, min_cell=5, floor=floors)
+    assert ("M-B1", "GEN") in moved.suppressed and not moved.degenerate
+    assert {("M-B1", "OBC"), ("M-B2", "GEN"), ("M-B2", "OBC")} <= moved.suppressed
+    # Every other cell was shown at its value but one: no room for a certificate of width 4 moving
+    # B1 GEN down (room 2) and the others down (room 0): degenerate, the row is hidden.
+    tight = {c: n for c, n in counts.items()} | {("M-B1", "GEN"): 28}
+    stuck = protect(unit_parent=units, key_parent=keys, booth_counts=counts, min_cell=5, floor=tight)
+    assert ("M-B1", "GEN") in stuck.degenerate
+
+
+def test_also_hides_and_protects_a_large_cell() -> None:
+    units = {"M": None, "M-B1": "M", "M-B2": "M"}
+    keys = {"GEN": None, "OBC": None}
+    counts = {("M-B1", "GEN"): 30, ("M-B1", "OBC"): 20, ("M-B2", "GEN"): 30, ("M-B2", "OBC"): 20}
+    pattern = protect(unit_parent=units, key_parent=keys, booth_counts=counts, min_cell=5, also=[("M-B1", "GEN")])
+    assert ("M-B1", "GEN") in pattern.suppressed and ("M-B1", "GEN") in pattern.protected
+    assert ("M-B2", "GEN") in pattern.suppressed  # its complement: "M minus B2" gives nothing back

@@ -5,7 +5,6 @@ MODEL_CODE_IN_FORCE, and the Model Code's rules in both languages."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import httpx
@@ -25,11 +24,12 @@ from tests.writes_support import (
     LKO_M01_B1,
     MANDAL_PRESIDENT_LKO_M01,
     STATE_PRESIDENT,
-    TODAY,
 )
 
 
 class Api:
+    conn: Any = None  # the test database, as its owner (set-up only)
+
     def __init__(self, client: httpx.AsyncClient, clock: FixedClock, voters_under: dict[str, int]) -> None:
         self.client, self.clock, self.voters_under = client, clock, voters_under
 
@@ -59,7 +59,9 @@ async def api(database_url, conn, tiny_dataset):
     app = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-            yield Api(client, clock, voters_under)
+            api = Api(client, clock, voters_under)
+            api.conn = conn
+            yield api
 
 
 CREATE = """mutation($input: ElectionInput!) { createElection(input: $input) {
@@ -150,8 +152,8 @@ async def test_model_code_over_http(api: Api) -> None:
     rules = await api.ok(CALLER_LKO_M01, "{ modelCodeRules { code titleHi source window hours } }")
     assert [r["code"] for r in rules["modelCodeRules"]] == ["BENEFIT_REGISTRATION", "CASTE_APPEAL", "SILENCE_PERIOD"]
     assert "2 May 2024" in rules["modelCodeRules"][0]["source"] and rules["modelCodeRules"][2]["hours"] == 48
-    today = TODAY.isoformat()
-    later = (TODAY + dt.timedelta(days=30)).isoformat()
+    # Open and closed by the test's clock (core/clock.py), from before the Model Code to after polling.
+    today, later = "2029-03-01", "2029-12-31"
     campaign = await api.ok(
         MANDAL_PRESIDENT_LKO_M01,
         """mutation($input: CampaignInput!) { createCampaign(input: $input) { id purpose } }""",
@@ -190,3 +192,46 @@ async def test_model_code_over_http(api: Api) -> None:
         STATE_PRESIDENT, '{ auditLog(action: "model_code.refused") { totalCount edges { node { unitCode } } } }'
     )
     assert audit["auditLog"]["totalCount"] == 2
+
+
+async def test_a_page_incharge_on_election_day_over_http(api: Api) -> None:
+    """turnout.mark at one roll page: markVoted marks only that page's serials, getOutTheVote(page:)
+    lists that page, and turnout is not theirs (no stats.read)."""
+    await api.ok(
+        STATE_PRESIDENT,
+        CREATE,
+        input={
+            "code": "LS-2029",
+            "name": "Lok Sabha 2029",
+            "modelCodeFrom": "2029-03-16",
+            "countingOn": "2029-06-04",
+            "phases": [{"unit": LKO, "pollDate": "2029-05-20"}],
+        },
+    )
+    await api.conn.execute("insert into users (id, name) values ('u-pg-http', 'Panna')")
+    await api.conn.execute(
+        "insert into assignments (user_id, role, unit_id, page) select 'u-pg-http', 'PAGE_INCHARGE', id, 2"
+        " from units where code = $1",
+        LKO_M01_B1,
+    )
+    page = {
+        r["serial_number"]: r["page"]
+        for r in await api.conn.fetch(
+            "select v.serial_number, v.page from voters v join units b on b.id = v.booth_id where b.code = $1",
+            LKO_M01_B1,
+        )
+    }
+    mine = sorted(s for s, p in page.items() if p == 2)
+    other = sorted(s for s, p in page.items() if p != 2)[:2]
+    api.clock.set(ist("2029-05-20 09:15"))
+    data = await api.ok("u-pg-http", MARK, booth=LKO_M01_B1, serials=mine[:3] + other)
+    assert data["markVoted"]["marked"] == 3 and data["markVoted"]["unknownSerials"] == other
+    gotv = await api.ok(
+        "u-pg-http",
+        """query($unit: String!) { getOutTheVote(election: "LS-2029", unit: $unit, page: 2, first: 500) {
+             totalCount edges { node { serialNumber page } } } }""",
+        unit=LKO_M01_B1,
+    )
+    nodes = [e["node"] for e in gotv["getOutTheVote"]["edges"]]
+    assert nodes and all(n["page"] == 2 for n in nodes) and not {n["serialNumber"] for n in nodes} & set(mine[:3])
+    assert (await api.ok("u-pg-http", TURNOUT, unit=LKO_M01_B1))["turnout"] is None

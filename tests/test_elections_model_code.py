@@ -1,7 +1,8 @@
 """Elections and the Model Code of Conduct on the resolvers (issue 16): creating and editing
 elections, and each Model Code rule inside and outside its window and its unit, with the silence
-period's edges. Every "now" is a FixedClock; the machine's clock decides nothing here except the
-campaigns' own open/closed state (resolvers/outreach.py), which the tests keep open around today."""
+period's edges. Every "now" is a FixedClock; the machine's clock decides nothing here, the
+campaigns' own open/closed state included (resolvers/outreach.py): campaigns run from yesterday
+through OPEN_UNTIL, so every clock of these tests falls inside them."""
 
 from __future__ import annotations
 
@@ -127,17 +128,20 @@ async def test_by_election_by_a_district_president_and_edits(world: World) -> No
 
 
 # ---------------------------------------------------------------------- the rules ---
+OPEN_UNTIL = "2029-12-31"  # after every clock of these tests
+
+
 def day(offset: int) -> str:
     return (TODAY + dt.timedelta(days=offset)).isoformat()
 
 
 async def _entry(w: World, *, purpose: str = "FEEDBACK") -> int:
-    """One call-list entry of CALLER_LKO_M01 in LKO-M01, of a campaign open around today (the
-    database's date decides that) and assigned by the mandal president."""
+    """One call-list entry of CALLER_LKO_M01 in LKO-M01, of a campaign open from yesterday through
+    OPEN_UNTIL, assigned today (the machine's clock) by the mandal president."""
     manager = await w.viewer(MANDAL_PRESIDENT_LKO_M01)
     c = await outreach.create_campaign(
         w.conn, manager, w.policy, name="Feedback", unit=LKO_M01, schemes=SCHEMES,
-        opens_on=day(-1), closes_on=day(30), purpose=purpose,
+        opens_on=day(-1), closes_on=OPEN_UNTIL, purpose=purpose,
     )  # fmt: skip
     assert await outreach.assign_calls(w.conn, manager, w.policy, campaign_id=c.id, caller_id=CALLER_LKO_M01, limit=3)
     return int(await w.conn.fetchval("select min(id) from call_assignments where campaign_id = $1", c.id))
@@ -247,7 +251,14 @@ async def test_call_lists_chosen_by_caste(world: World, when: str, filt: VoterFi
     await lok_sabha(world)
     manager = await world.viewer(MANDAL_PRESIDENT_LKO_M01)
     c = await outreach.create_campaign(
-        world.conn, manager, world.policy, name="F", unit=LKO_M01, schemes=SCHEMES, opens_on=day(-1), closes_on=day(9)
+        world.conn,
+        manager,
+        world.policy,
+        name="F",
+        unit=LKO_M01,
+        schemes=SCHEMES,
+        opens_on=day(-1),
+        closes_on=OPEN_UNTIL,
     )
     kw = {"campaign_id": c.id, "caller_id": CALLER_LKO_M01, "filt": filt, "clock": clock_at(when)}
     if refused:
@@ -265,7 +276,14 @@ async def test_caste_lists_allowed_in_a_unit_no_election_covers(world: World) ->
     await lok_sabha(world, phases=[(AYD, AYD_POLL)])
     manager = await world.viewer(MANDAL_PRESIDENT_LKO_M01)
     c = await outreach.create_campaign(
-        world.conn, manager, world.policy, name="F", unit=LKO_M01, schemes=SCHEMES, opens_on=day(-1), closes_on=day(9)
+        world.conn,
+        manager,
+        world.policy,
+        name="F",
+        unit=LKO_M01,
+        schemes=SCHEMES,
+        opens_on=day(-1),
+        closes_on=OPEN_UNTIL,
     )
     n = await outreach.assign_calls(
         world.conn, manager, world.policy, campaign_id=c.id, caller_id=CALLER_LKO_M01,
@@ -315,11 +333,12 @@ async def test_silence_is_per_booth_poll_date(world: World) -> None:
 
 
 async def test_assigning_calls_of_a_benefit_registration_campaign(world: World) -> None:
+    """A campaign after counting day, its calls assigned ahead while the Model Code is in force."""
     await lok_sabha(world)
     manager = await world.viewer(MANDAL_PRESIDENT_LKO_M01)
     c = await outreach.create_campaign(
         world.conn, manager, world.policy, name="Register", unit=LKO_M01, schemes=SCHEMES,
-        opens_on=day(-1), closes_on=day(9), purpose="BENEFIT_REGISTRATION",
+        opens_on="2029-06-05", closes_on=OPEN_UNTIL, purpose="BENEFIT_REGISTRATION",
     )  # fmt: skip
     kw = {"campaign_id": c.id, "caller_id": CALLER_LKO_M01, "settings": world.settings}
     with pytest.raises(ModelCodeInForce) as err:
@@ -327,3 +346,33 @@ async def test_assigning_calls_of_a_benefit_registration_campaign(world: World) 
     assert err.value.extensions["rule"] == "BENEFIT_REGISTRATION"
     assert await world.conn.fetchval("select count(*) from call_assignments") == 0
     assert await outreach.assign_calls(world.conn, manager, world.policy, clock=clock_at("2029-06-05 10:00"), **kw) > 0
+
+
+# ------------------------------------------------------- campaigns open by the clock ---
+async def test_a_campaign_opens_and_closes_by_the_injected_clock(world: World) -> None:
+    """Open/closed follows the request's clock (ELECTION_TIMEZONE), not the database's
+    current_date: a campaign of May 2029 is open at a clock in May 2029 and closed after it, for its
+    manager's list, the caller's list and their calls, and assignCalls."""
+    manager = await world.viewer(MANDAL_PRESIDENT_LKO_M01)
+    c = await outreach.create_campaign(
+        world.conn, manager, world.policy, name="May", unit=LKO_M01, schemes=SCHEMES,
+        opens_on="2029-05-01", closes_on="2029-05-10", clock=clock_at("2029-04-30 10:00"), settings=world.settings,
+    )  # fmt: skip
+    assert not c.open  # the day before it opens
+    kw = {"campaign_id": c.id, "caller_id": CALLER_LKO_M01, "settings": world.settings, "limit": 3}
+    assert await outreach.assign_calls(world.conn, manager, world.policy, clock=clock_at("2029-05-01 00:00"), **kw)
+    for when, is_open in (("2029-05-01 00:00", True), ("2029-05-10 23:59:59", True), ("2029-05-11 00:00", False)):
+        clock = clock_at(when)
+        managed = await outreach.campaigns(await ctx_at(world, MANDAL_PRESIDENT_LKO_M01, clock), open_only=True)
+        assert [x.id for x in managed.items] == ([c.id] if is_open else []), when
+        mine = await outreach.my_call_list(await ctx_at(world, CALLER_LKO_M01, clock))
+        assert mine.total == (3 if is_open else 0), when
+    # IST midnight: 2029-05-10 18:30 UTC is already the 11th in Lucknow.
+    late = await ctx_at(world, CALLER_LKO_M01, clock_at("2029-05-11 00:00"))
+    assert (await outreach.my_call_list(late)).total == 0
+    entry = int(await world.conn.fetchval("select min(id) from call_assignments where campaign_id = $1", c.id))
+    await _log(world, entry, clock_at("2029-05-10 12:00"))
+    with pytest.raises(NotFound):
+        await _log(world, entry, clock_at("2029-05-11 00:00"))
+    with pytest.raises(BadUserInput, match="closed"):
+        await outreach.assign_calls(world.conn, manager, world.policy, clock=clock_at("2029-05-11 00:00"), **kw)

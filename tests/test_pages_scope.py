@@ -106,7 +106,7 @@ async def test_a_page_incharge_reads_exactly_their_page(pages_pool: asyncpg.Pool
     )
     assert me["voter"] is None and me["unit"] is None
     assert me["me"] == {
-        "permissions": ["voter.read", "voter.read_contact"],
+        "permissions": ["voter.read", "voter.read_contact", "turnout.mark"],
         "roots": [],
         "assignments": [{"role": "PAGE_INCHARGE", "page": page, "unit": {"code": booth}}],
     }

@@ -53,6 +53,19 @@ def test_default_matrix_is_loaded_from_policy_csv() -> None:
     assert set(engine.known_permissions()) == set(PERMISSIONS)
 
 
+def test_turnout_mark_is_the_booth_teams_only() -> None:
+    """Issue 16: the booth's team marks turnout: the booth president over the booth, a page in-charge
+    over their roll page. Not CALLER: held at a district or a mandal it would reach far beyond a booth."""
+    engine = PolicyEngine()
+    holders = {role for role, act in ((r[0], r[1]) for r in engine._enforcer.get_policy()) if act == "turnout.mark"}
+    assert holders == {"BOOTH_PRESIDENT", "PAGE_INCHARGE"}
+    page = B1.at_page(7)
+    assert engine.cover(viewer(("PAGE_INCHARGE", page)), "turnout.mark").units == (page,)
+    assert engine.cover(viewer(("BOOTH_PRESIDENT", B1)), "turnout.mark").units == (B1,)
+    for role, place in (("CALLER", B1), ("CALLER", LKO), ("MANDAL_PRESIDENT", M1), ("STATE_PRESIDENT", UP)):
+        assert engine.cover(viewer((role, place)), "turnout.mark").empty, role
+
+
 def test_cover_drops_units_inside_another() -> None:
     engine = PolicyEngine()
     both = viewer(("DISTRICT_PRESIDENT", LKO), ("MANDAL_PRESIDENT", M1), ("BOOTH_PRESIDENT", B2))
