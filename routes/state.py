@@ -20,6 +20,7 @@ from core.readiness import ReadinessProbe
 from core.replicas import ReadRouter
 from core.settings import Settings
 from core.viewer import Viewer
+from events.service import Events
 from policies import PolicyEngine
 from resolvers.unit_keys import UnitKeys
 
@@ -40,6 +41,8 @@ class AppState:
     replicas: ReadRouter | None = None
     # "Now" for elections and poll hours (core/clock.py): the machine's, or a test's FixedClock.
     clock: Clock = SYSTEM_CLOCK
+    # Subscriptions' sockets, hub and LISTEN connection (events/service.py); None until started.
+    events: Events | None = None
     # The request path's limits (core/connections.py, core/export_slots.py, core/ratelimit.py).
     connections: ConnectionGate = field(init=False)
     exports: ExportSlots = field(init=False)
@@ -86,6 +89,11 @@ class AppState:
             except Exception:
                 log.exception("published policy %s does not load; keeping the current one", version)
                 self._bad_policy = version
+
+    def require_events(self) -> Events:
+        if self.events is None:
+            raise DatabaseUnavailable("The server is not ready yet")
+        return self.events
 
     def require_policy(self) -> PolicyEngine:
         if self.policy is None:
