@@ -8,10 +8,12 @@ on a shared machine, where wall-clock latency does not.
                     --query Q5=bench/queries/q5_state_dashboard.graphql --rounds 5 -n 2000 -c 16 \\
                     [--persisted-query Q4=FILE ...]
 
-Each server is `boothgraph serve` already running (PID: its main process; its worker processes
-are found under it) over its own database (DSN). For every round, query and server in turn
-(the order of the servers alternates between rounds): WARMUP unmeasured requests, then N with
-driver.py (wrk), and around those N the CPU time (utime + stime, /proc/PID/stat) of
+A server given as name=URL,PID,DSN,WORK uses its own work folder (servers over different data
+sets: the medium and the large preset). Each server is `boothgraph serve` already running
+(PID: its main process; its worker processes are found under it) over its own database (DSN).
+For every round, query and server in turn (the order of the servers alternates between rounds):
+WARMUP unmeasured requests, then N with driver.py (wrk), and around those N the CPU time
+(utime + stime, /proc/PID/stat) of
 - the server's processes (the main process and its workers), and
 - the PostgreSQL backends connected to that server's database (pg_stat_activity; the pool's
   connections live across the run, and a backend that came or went during it is left out and
@@ -127,7 +129,9 @@ def measure(server: dict, query: tuple[str, str], work: Path, args: argparse.Nam
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--server", action="append", required=True, help="name=URL,PID,DSN (two or more)")
+    p.add_argument(
+        "--server", action="append", required=True, help="name=URL,PID,DSN[,WORK] (two or more; WORK: its own --work)"
+    )
     p.add_argument("--query", action="append", default=[], help="LABEL=query file (LABEL: Q1..Q5)")
     p.add_argument(
         "--persisted-query",
@@ -136,7 +140,7 @@ def main() -> None:
         help="LABEL=query file, sent as a persisted operation (its hash alone; register the file first "
         "with `boothgraph operations register`); reported as LABEL + 'p' (Q4p)",
     )
-    p.add_argument("--work", type=Path, required=True, help="folder with qN.token and qN.vars.json")
+    p.add_argument("--work", type=Path, help="folder with qN.token and qN.vars.json (unless every server has its own)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("-n", type=int, default=2000)
     p.add_argument("-c", type=int, default=16)
@@ -145,8 +149,8 @@ def main() -> None:
     servers = []
     for spec in args.server:
         name, rest = spec.split("=", 1)
-        url, pid, dsn = rest.split(",", 2)
-        servers.append({"name": name, "url": url, "pid": int(pid), "dsn": dsn})
+        url, pid, dsn, *work = rest.split(",", 3)
+        servers.append({"name": name, "url": url, "pid": int(pid), "dsn": dsn, "work": Path(work[0]) if work else None})
     queries = [tuple(q.split("=", 1)) for q in args.query]
     queries += [(label + "p", file) for label, file in (q.split("=", 1) for q in args.persisted_query)]
     results = []
@@ -154,7 +158,7 @@ def main() -> None:
         order = servers if rnd % 2 else servers[::-1]
         for query in queries:
             for server in order:
-                r = measure(server, query, args.work, args) | {"round": rnd}
+                r = measure(server, query, server["work"] or args.work, args) | {"round": rnd}
                 print(json.dumps(r), flush=True)
                 results.append(r)
     print("# medians: query server req/s p50 server-CPU-ms/req db-CPU-ms/req", flush=True)
