@@ -1,7 +1,8 @@
 """The Starlette application: `create_app(settings)` (tests, embedding) and `app_from_env()`
 (the factory `boothgraph serve` hands to uvicorn, one call per worker process).
 
-Routes: POST /graphql (GET /graphql: GraphiQL when enabled, or a query), GET /healthz,
+Routes: POST /graphql (GET /graphql: GraphiQL when enabled, or a query; a websocket on /graphql:
+subscriptions over graphql-transport-ws, docs/events.md), GET /healthz,
 GET /readyz (routes/health.py), POST /import and GET /export/voters.csv (routes/transfer.py),
 GET /export/walklist.pdf and /export/slips.pdf (routes/printouts.py),
 and the officials' page under /app/. Which of them are public is decided here (`PublicPaths`).
@@ -12,16 +13,18 @@ from the database per request; unknown user 401).
 
 The lifespan resolves the database (embedded when DATABASE_URL is unset), applies pending
 migrations, opens the asyncpg pool, builds the policy engine with every assignment loaded,
-and reloads the policy files when they change on disk.
+and reloads the policy files when they change on disk; it starts the events (events/service.py: one
+LISTEN connection per process) for subscriptions.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -35,12 +38,17 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
 from strawberry.schema import BaseSchema
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    _OperationStreamClosed,
+)
 from strawberry.types import ExecutionResult
 
 import schema as schema_package
@@ -63,6 +71,10 @@ from core.readiness import ReadinessProbe
 from core.replicas import TOKEN_HEADER, ConsistencyTokens, ReadRequestPool, ReadRouter
 from core.roles import privilege_problems
 from core.settings import Settings, get_settings
+from core.viewer import Viewer
+from events.handshake import authenticate
+from events.service import Events
+from events.sockets import Refused, Socket
 from middleware.access_log import AccessLogMiddleware
 from middleware.auth import AuthMiddleware
 from middleware.body_limit import BodyLimitMiddleware
@@ -85,6 +97,7 @@ from routes import printouts as printout_routes
 from routes import transfer as transfer_routes
 from routes.health import healthz, readyz
 from routes.state import AppState, request_viewer
+from routes.web_files import WebFiles
 from schema.context import Context
 from schema.extensions import graphql_extensions
 from schema.extensions.guard import parsed_document
@@ -106,6 +119,73 @@ WEB_PREFIX = "/app"
 
 
 GC_THRESHOLDS = (2_000, 10, 10)
+# A websocket closed because the database could not be asked (the client may try again).
+WS_TRY_AGAIN = 1013
+
+
+# ----------------------------------------------------------- subscriptions ---
+class EventsProtocolHandler(BaseGraphQLTransportWSHandler):
+    """strawberry's graphql-transport-ws handler with our connection_init: the payload's token
+    checked as on HTTP, the viewer read, the connection limits (events/handshake.py, events/
+    sockets.py); refusals close with 4401 / 4429. Errors are presented as on HTTP (masking)."""
+
+    socket: Socket | None = None
+
+    async def handle_connection_init(self, message: Any) -> None:
+        if self.connection_timed_out:
+            return
+        if self.connection_init_timeout_task:
+            self.connection_init_timeout_task.cancel()
+        payload = message.get("payload") or {}
+        if not isinstance(payload, dict):
+            await self.websocket.close(code=4400, reason="Invalid connection init payload")
+            return
+        if self.connection_init_received:
+            await self.websocket.close(code=4429, reason="Too many initialisation requests")
+            return
+        self.connection_init_received = True
+        view = cast(BoothgraphGraphQL, self.view)
+        try:
+            self.socket = await view.open_socket(cast(Context, self.context), payload, self.websocket.close)
+        except Refused as refused:
+            await self.websocket.close(code=refused.code, reason=refused.reason)
+            return
+        except DatabaseUnavailable:
+            await self.websocket.close(code=WS_TRY_AGAIN, reason="The database is not available; try again")
+            return
+        await self.send_message({"type": "connection_ack"})
+        self.connection_acknowledged = True
+
+    async def shutdown(self) -> None:
+        await super().shutdown()
+        if self.socket is not None:
+            cast(BoothgraphGraphQL, self.view).state.require_events().sockets.remove(self.socket)
+
+    async def _send_result_stream(self, operation: Any, result_source: Any) -> None:
+        hide = cast(BoothgraphGraphQL, self.view).hide_suggestions
+
+        context = cast(Context, self.context)
+
+        async def presented() -> AsyncGenerator[Any, None]:
+            async for result in result_source:
+                if isinstance(result, ExecutionResult) and result.errors:
+                    result.errors = [present_error(e, hide_suggestions=hide) for e in result.errors]
+                # What the payload showed in clear is audited before it is sent (no audit, no data;
+                # events/read_audit.py writes the deliveries of many sockets in one statement).
+                read_log, context.read_log = context.read_log, ReadLog()
+                if read_log.voters:
+                    socket = cast(Socket, context.socket)
+                    try:
+                        await context.events.read_audit.record(socket.user_id, read_log, key_prefix=socket.key_prefix)
+                    except DatabaseUnavailable:
+                        # Not sent: the socket closes so that the client connects again (strawberry's
+                        # own way out of an operation that closed its socket).
+                        await self.websocket.close(code=WS_TRY_AGAIN, reason="The database is busy; try again")
+                        self.operations.pop(operation.id, None)
+                        raise _OperationStreamClosed from None
+                yield result
+
+        await super()._send_result_stream(operation, presented())
 
 
 # --------------------------------------------------------------------------- GraphQL ---
@@ -132,12 +212,20 @@ class BoothgraphGraphQL(GraphQL):
     (GraphQL-over-HTTP), orjson, bounded batches, and the read audit written before the answer
     leaves."""
 
+    graphql_transport_ws_handler_class = EventsProtocolHandler
+
     def __init__(self, schema: BaseSchema, state: AppState) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if state.settings.graphiql else None,
             allow_queries_via_get=True,
             multipart_uploads_enabled=False,
+            # Subscriptions: graphql-transport-ws only (docs/events.md); browsers' cross-origin
+            # handshakes only from CORS_ORIGINS.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=dt.timedelta(seconds=state.settings.ws_init_timeout_s),
+            max_subscriptions_per_connection=state.settings.ws_max_subscriptions_per_connection,
+            allowed_origins=state.settings.cors_origins,
         )
         self.state = state
         self.hide_suggestions = not state.settings.introspection
@@ -153,6 +241,9 @@ class BoothgraphGraphQL(GraphQL):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Our errors (RateLimited, Unauthenticated) rise to middleware/errors.py; strawberry's
         HTTP refusals become ours here."""
+        if scope["type"] == "websocket":  # subscriptions: authenticated at connection_init
+            await self.run(WebSocket(scope, receive=receive, send=send))
+            return
         request = Request(scope, receive)
         request.state.graphql_statuses = []
         try:
@@ -172,21 +263,36 @@ class BoothgraphGraphQL(GraphQL):
         await response(scope, receive, send)
 
     # ------------------------------------------------------------------ context ---
+    async def open_socket(self, context: Context, payload: dict[str, Any], close: Any) -> Socket:
+        """A websocket's connection_init: authenticated, admitted within the limits, and its
+        context given the viewer, the socket and a pool gated by the user's share."""
+        events = self.state.require_events()
+        socket = await authenticate(payload, secret=self.state.secret, connections=self.state.connections, close=close)
+        events.sockets.admit(socket)
+        await self.state.policy_for(socket.viewer)
+        context.viewer, context.socket, context.events = socket.viewer, socket, events
+        context.pool = cast(asyncpg.Pool, RequestPool(self.state.connections, socket.user_id, max_statements=None))
+        return socket
+
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
+        if request.scope["type"] == "websocket":
+            # The viewer comes with connection_init (open_socket); nothing runs before it.
+            return Context(
+                pool=cast(asyncpg.Pool, None),
+                settings=self.state.settings,
+                policy=self.state.require_policy(),
+                viewer=Viewer(user_id="", name=""),
+                request=request,
+                unit_keys=self.state.unit_keys,
+                clock=self.state.clock,
+            )
         viewer = request_viewer(request)
         self.state.require_pool()
         # Every statement of the request goes through the gate: bounded waits, the user's share
         # of the pool, MAX_STATEMENTS (core/connections.py). RequestPool has the asyncpg.Pool
         # methods the resolvers use, so they keep their types.
         pool = RequestPool(self.state.connections, viewer.user_id, max_statements=self.state.settings.max_statements)
-        policy = self.state.require_policy()
-        version = viewer.policy_version
-        if version != policy.published_version and (version is None or version != self.state._bad_policy):
-            await self.state.sync_published_policy()  # published through the database: every node
-        else:
-            # An edited policy file counts from this node's next request on, not the watcher's
-            # next round (two stat calls; docs/scaling.md).
-            policy.reload_if_changed()
+        policy = await self.state.policy_for(viewer)
         context = Context(
             pool=cast(asyncpg.Pool, pool),
             settings=self.state.settings,
@@ -282,6 +388,8 @@ class BoothgraphGraphQL(GraphQL):
         viewer = state.get("viewer")
         if viewer is None:
             raise Unauthenticated("Authorization: Bearer <token> is required")
+        if persisted.resolve_known(items, self.persisted, registered_only=registered_only):
+            return  # every hash known to this process: no connection taken
         async with self.state.connections.acquire(viewer.user_id) as conn:
             await persisted.resolve(
                 items,
@@ -326,8 +434,15 @@ class BoothgraphGraphQL(GraphQL):
                 extensions={"code": BadRequest.code},
             )
             return ExecutionResult(data=None, errors=[error])
+        chosen = [o for o in operations if request_data.operation_name in (None, o.name and o.name.value)]
+        if chosen and chosen[0].operation == OperationType.SUBSCRIPTION:
+            error = GraphQLError(
+                "Subscriptions are served over a websocket (graphql-transport-ws) on /graphql; see docs/events.md",
+                extensions={"code": BadRequest.code},
+            )
+            return ExecutionResult(data=None, errors=[error])
         if request_adapter.method == "GET":
-            named = [o for o in operations if request_data.operation_name in (None, o.name and o.name.value)]
+            named = chosen
             if named and named[0].operation != OperationType.QUERY:
                 raise HTTPException(405, f"{named[0].operation.value}s are not allowed when using GET")
         return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
@@ -465,10 +580,16 @@ async def _lifespan(state: AppState) -> AsyncIterator[None]:
     # (bench/README.md).
     gc.set_threshold(*GC_THRESHOLDS)
     pool_sampler = asyncio.create_task(operator_routes.sample_pool_forever(pool), name="pool-metrics")
+    # Subscriptions (events/): one LISTEN connection per process, on the primary.
+    events = Events(settings, pool=state.require_pool, policy=state.require_policy, clock=state.clock)
+    await events.start(asyncpg_dsn(urls.server))
+    state.events = events
     log.info("boothgraph ready")
     try:
         yield
     finally:
+        await events.close()
+        state.events = None
         reloader.cancel()
         pool_sampler.cancel()
         if releaser is not None:
@@ -563,6 +684,7 @@ def create_app(
         middleware.append(Middleware(ConsistencyMiddleware, router=state.replicas, tokens=tokens))
     routes: list[BaseRoute] = [
         Route("/graphql", view),
+        WebSocketRoute("/graphql", view),  # subscriptions (graphql-transport-ws, docs/events.md)
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         *transfer_routes.routes,
@@ -570,7 +692,7 @@ def create_app(
         *auth_routes.routes,
         *printout_routes.routes,
         Route("/", lambda request: RedirectResponse(WEB_PREFIX + "/"), methods=["GET"]),
-        Mount(WEB_PREFIX, StaticFiles(directory=WEB_DIR, html=True), name="web"),
+        Mount(WEB_PREFIX, WebFiles(WEB_DIR), name="web"),
     ]
 
     @contextlib.asynccontextmanager

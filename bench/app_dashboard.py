@@ -29,6 +29,19 @@ sys.path.insert(0, str(ROOT))
 
 from core.auth import make_token  # noqa: E402
 
+# Where a first load's time goes (Resource Timing of the page, read when the dashboard is drawn).
+PHASES = """() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const all = performance.getEntriesByType('resource');
+  const api = all.filter((e) => e.name.endsWith('/graphql'));
+  const files = all.filter((e) => !e.name.endsWith('/graphql'));
+  const bytes = (list) => list.reduce((n, e) => n + e.encodedBodySize, 0);
+  return { html: nav.responseEnd, htmlBytes: nav.encodedBodySize, files: files.length, filesBytes: bytes(files),
+    filesEnd: Math.max(...files.map((e) => e.responseEnd)), requests: api.length,
+    apiStart: api.length ? api[0].startTime : 0, apiEnd: api.length ? api[api.length - 1].responseEnd : 0,
+    apiBytes: bytes(api) };
+}"""
+
 READY = (
     "() => document.querySelectorAll('.figure dd').length >= 5 && document.querySelector('table.units tbody tr')"
     " && document.querySelectorAll('svg.bars').length >= 6"
@@ -41,8 +54,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def measure(base: str, token: str, runs: int) -> tuple[list[float], list[float], list[float]]:
-    cold, server, route = [], [], []
+async def measure(
+    base: str, token: str, runs: int
+) -> tuple[list[float], list[float], list[float], list[dict[str, float]]]:
+    cold: list[float] = []
+    server: list[float] = []
+    route: list[float] = []
+    phases: list[dict[str, float]] = []
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         for _ in range(runs):
@@ -60,6 +78,7 @@ async def measure(base: str, token: str, runs: int) -> tuple[list[float], list[f
             await page.goto(f"{base}/app/#token={token}")
             await page.wait_for_function(READY, polling="raf", timeout=60_000)
             cold.append(await page.evaluate("performance.now()"))
+            phases.append({**await page.evaluate(PHASES), "drawn": cold[-1]})
             if timings:
                 server.append(timings[-1])
             await page.evaluate("location.hash = '#/campaigns'")
@@ -71,7 +90,7 @@ async def measure(base: str, token: str, runs: int) -> tuple[list[float], list[f
             route.append(await page.evaluate("performance.now()") - start)
             await context.close()
         await browser.close()
-    return cold, server, route
+    return cold, server, route, phases
 
 
 def main() -> int:
@@ -102,7 +121,7 @@ def main() -> int:
                     raise SystemExit("the server did not start") from None
                 time.sleep(0.2)
         token = make_token(args.user, secret, ttl_s=3600)
-        cold, srv, route = asyncio.run(measure(f"http://127.0.0.1:{port}", token, args.runs))
+        cold, srv, route, phases = asyncio.run(measure(f"http://127.0.0.1:{port}", token, args.runs))
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -115,6 +134,18 @@ def main() -> int:
     if srv:
         print(line("server time of its GraphQL request (Server-Timing)", srv))
     print(line("hash route back to the state dashboard", route))
+
+    def mid(key: str) -> float:
+        return statistics.median(p[key] for p in phases)
+
+    print(
+        "first load by phase (medians, ms from navigation start): "
+        f"HTML received {mid('html'):.0f} ({mid('htmlBytes'):.0f} B); "
+        f"{mid('files'):.0f} files (CSS, modules) received by {mid('filesEnd'):.0f} ({mid('filesBytes'):,.0f} B); "
+        f"{mid('requests'):.0f} GraphQL request(s) {mid('apiStart'):.0f} -> {mid('apiEnd'):.0f} "
+        f"({mid('apiBytes'):,.0f} B of JSON); "
+        f"drawn at {mid('drawn'):.0f} (drawing {mid('drawn') - mid('apiEnd'):.0f})"
+    )
     return 0
 
 

@@ -5,12 +5,15 @@ on a shared machine, where wall-clock latency does not.
     bench/cpu_ab.py --server base=http://127.0.0.1:8101/graphql,PID,postgresql://postgres@127.0.0.1:5432/db_a \\
                     --server new=http://127.0.0.1:8102/graphql,PID,postgresql://postgres@127.0.0.1:5432/db_b \\
                     --work /tmp/peer/work --query Q4=../shared/bench/peer/queries/boothgraph/q4_voter_by_epic.graphql \\
-                    --query Q5=bench/queries/q5_state_dashboard.graphql --rounds 5 -n 2000 -c 16
+                    --query Q5=bench/queries/q5_state_dashboard.graphql --rounds 5 -n 2000 -c 16 \\
+                    [--persisted-query Q4=FILE ...]
 
-Each server is `boothgraph serve` already running (PID: its main process; its worker processes
-are found under it) over its own database (DSN). For every round, query and server in turn
-(the order of the servers alternates between rounds): WARMUP unmeasured requests, then N with
-driver.py (wrk), and around those N the CPU time (utime + stime, /proc/PID/stat) of
+A server given as name=URL,PID,DSN,WORK uses its own work folder (servers over different data
+sets: the medium and the large preset). Each server is `boothgraph serve` already running
+(PID: its main process; its worker processes are found under it) over its own database (DSN).
+For every round, query and server in turn (the order of the servers alternates between rounds):
+WARMUP unmeasured requests, then N with driver.py (wrk), and around those N the CPU time
+(utime + stime, /proc/PID/stat) of
 - the server's processes (the main process and its workers), and
 - the PostgreSQL backends connected to that server's database (pg_stat_activity; the pool's
   connections live across the run, and a backend that came or went during it is left out and
@@ -18,6 +21,8 @@ driver.py (wrk), and around those N the CPU time (utime + stime, /proc/PID/stat)
 Prints one JSON line per measurement: server, query, round, req/s, p50/p99 (ms), server and
 database CPU in ms per request; then medians per server and query. The work folder holds
 scenario.py's qN.token / qN.vars.json (and q5.*, as bench/run.sh writes them).
+--persisted-query LABEL=FILE measures the same operation sent as a persisted one (bench/
+persisted_driver.py: the hash alone; register FILE first), reported as LABEL + "p" (Q4p).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DRIVER = HERE.parent.parent / "shared" / "bench" / "peer" / "driver.py"
+PERSISTED_DRIVER = HERE / "persisted_driver.py"  # the same load, the operation sent as its hash alone
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -76,9 +82,10 @@ def snapshot(pids: list[int]) -> dict[int, int]:
     return {p: t for p in pids if (t := cpu_ticks(p)) is not None}
 
 
-def drive(url: str, work: Path, query_file: str, q: str, n: int, c: int, warmup: int) -> dict:
+def drive(url: str, work: Path, query_file: str, q: str, n: int, c: int, warmup: int, persisted: bool = False) -> dict:
     cmd = [
-        sys.executable, str(DRIVER), "--url", url, "--token", (work / f"{q}.token").read_text().strip(),
+        sys.executable, str(PERSISTED_DRIVER if persisted else DRIVER), "--url", url,
+        "--token", (work / f"{q}.token").read_text().strip(),
         "--variables", f"@{work / f'{q}.vars.json'}", "--query-file", query_file,
         "-n", str(n), "-c", str(c), "--warmup", str(warmup), "--engine", "wrk",
     ]  # fmt: skip
@@ -90,12 +97,14 @@ def drive(url: str, work: Path, query_file: str, q: str, n: int, c: int, warmup:
 
 def measure(server: dict, query: tuple[str, str], work: Path, args: argparse.Namespace) -> dict:
     label, query_file = query
-    q = label.lower()
-    drive(server["url"], work, query_file, q, args.warmup, args.c, 0)  # warm-up, unmeasured
+    # "Q4p": Q4's token and variables, its registered document sent as a hash (--persisted-query).
+    persisted = label.endswith("p")
+    q = label.lower().removesuffix("p")
+    drive(server["url"], work, query_file, q, args.warmup, args.c, 0, persisted)  # warm-up, unmeasured
     procs = children(server["pid"])
     dbs = backends(server["dsn"])
     before_p, before_d = snapshot(procs), snapshot(dbs)
-    result = drive(server["url"], work, query_file, q, args.n, args.c, 0)
+    result = drive(server["url"], work, query_file, q, args.n, args.c, 0, persisted)
     after_p, after_d = snapshot(procs), snapshot(dbs)
     dbs_after = set(backends(server["dsn"]))
     requests = args.n + 1  # driver.py sends one checked request before the measured ones
@@ -120,9 +129,18 @@ def measure(server: dict, query: tuple[str, str], work: Path, args: argparse.Nam
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--server", action="append", required=True, help="name=URL,PID,DSN (two or more)")
-    p.add_argument("--query", action="append", required=True, help="LABEL=query file (LABEL: Q1..Q5)")
-    p.add_argument("--work", type=Path, required=True, help="folder with qN.token and qN.vars.json")
+    p.add_argument(
+        "--server", action="append", required=True, help="name=URL,PID,DSN[,WORK] (two or more; WORK: its own --work)"
+    )
+    p.add_argument("--query", action="append", default=[], help="LABEL=query file (LABEL: Q1..Q5)")
+    p.add_argument(
+        "--persisted-query",
+        action="append",
+        default=[],
+        help="LABEL=query file, sent as a persisted operation (its hash alone; register the file first "
+        "with `boothgraph operations register`); reported as LABEL + 'p' (Q4p)",
+    )
+    p.add_argument("--work", type=Path, help="folder with qN.token and qN.vars.json (unless every server has its own)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("-n", type=int, default=2000)
     p.add_argument("-c", type=int, default=16)
@@ -131,15 +149,16 @@ def main() -> None:
     servers = []
     for spec in args.server:
         name, rest = spec.split("=", 1)
-        url, pid, dsn = rest.split(",", 2)
-        servers.append({"name": name, "url": url, "pid": int(pid), "dsn": dsn})
+        url, pid, dsn, *work = rest.split(",", 3)
+        servers.append({"name": name, "url": url, "pid": int(pid), "dsn": dsn, "work": Path(work[0]) if work else None})
     queries = [tuple(q.split("=", 1)) for q in args.query]
+    queries += [(label + "p", file) for label, file in (q.split("=", 1) for q in args.persisted_query)]
     results = []
     for rnd in range(1, args.rounds + 1):
         order = servers if rnd % 2 else servers[::-1]
         for query in queries:
             for server in order:
-                r = measure(server, query, args.work, args) | {"round": rnd}
+                r = measure(server, query, server["work"] or args.work, args) | {"round": rnd}
                 print(json.dumps(r), flush=True)
                 results.append(r)
     print("# medians: query server req/s p50 server-CPU-ms/req db-CPU-ms/req", flush=True)

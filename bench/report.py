@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Markdown report from the JSON lines that bench/run.sh collects (driver.py and limit.py lines,
-labels "boothgraph:Qn", "peer:Qn", "limit:Qn"):
+"""Markdown report from the JSON lines that bench/run.sh collects (driver.py, persisted_driver.py
+and limit.py lines, labels "boothgraph:Qn", "persisted:Qn", "peer:Qn", "limit:Qn"):
 
     python3 bench/report.py RESULTS.jsonl --meta META.json [--checks CHECKS.txt] > RESULTS.md
 
 Per operation and target: the median run by req/s (with that run's p50/p99) and [min-max] req/s
-over the runs; then boothgraph/peer and boothgraph/limit from the median req/s. META.json holds
+over the runs; then boothgraph/peer and boothgraph/limit from the median req/s; then boothgraph's
+persisted operations against the peer: req/s ratio and p99 ratio (issue 18 §2's target: Q1, Q2
+and Q4 at >= 3x the peer's req/s with p99 at most a third of the peer's). META.json holds
 the machine and software facts that run.sh gathered. Standard library only.
 """
 
@@ -23,11 +25,47 @@ NAMES = {
     "Q5": "Q5 state dashboard (6 regions, all stats)",
 }
 TARGETS = ("boothgraph", "peer", "limit")
+PERSISTED = "persisted"  # boothgraph, the same operations sent as a hash alone
+PERSISTED_TARGET = {"Q1": True, "Q2": True, "Q4": True}  # issue 18 §2: >= 3x req/s, p99 <= 1/3 of the peer's
 
 
 def median_run(runs: list[dict]) -> tuple[dict, float, float]:
     runs = sorted(runs, key=lambda r: r["rps"])
     return runs[len(runs) // 2], runs[0]["rps"], runs[-1]["rps"]
+
+
+def persisted_table(res: dict[tuple[str, str], list[dict]]) -> list[str]:
+    """Plain and persisted boothgraph beside the peer, with the ratios issue 18 §2 asks for."""
+    out = [
+        "",
+        "### Persisted operations (the hash alone) against the peer",
+        "",
+        "Same runs, median run by req/s. Target (issue 18 §2) for Q1, Q2, Q4: persisted req/s >= 3x "
+        "the peer's, and p99 <= 1/3 of the peer's (p99 ratio <= 0.33).",
+        "",
+        "| op | peer req/s, p99 | boothgraph req/s, p99 | persisted req/s, p99 | boothgraph/peer req/s "
+        "| persisted/peer req/s | persisted/peer p99 | target met |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for op, name in NAMES.items():
+        med = {t: median_run(res[(t, op)])[0] for t in ("peer", "boothgraph", PERSISTED) if res.get((t, op))}
+        if PERSISTED not in med:
+            continue
+        cell = {t: f"{m['rps']:.0f}, {m['p99_ms']:.1f} ms" for t, m in med.items()}
+        peer = med.get("peer")
+        ratio = {
+            t: f"{med[t]['rps'] / peer['rps']:.2f}" if peer and t in med else "-" for t in ("boothgraph", PERSISTED)
+        }
+        p99 = f"{med[PERSISTED]['p99_ms'] / peer['p99_ms']:.2f}" if peer else "-"
+        met = "-"
+        if peer and op in PERSISTED_TARGET:
+            ok = med[PERSISTED]["rps"] >= 3 * peer["rps"] and med[PERSISTED]["p99_ms"] * 3 <= peer["p99_ms"]
+            met = "yes" if ok else "no"
+        out.append(
+            f"| {name} | {cell.get('peer', '-')} | {cell.get('boothgraph', '-')} | {cell[PERSISTED]} "
+            f"| {ratio['boothgraph']} | {ratio[PERSISTED]} | {p99} | {met} |"
+        )
+    return out
 
 
 def main() -> int:
@@ -74,6 +112,8 @@ def main() -> int:
             for t in ("peer", "limit")
         ]
         out.append(f"| {name} |" + "".join(cells) + "".join(ratios))
+    if any(t == PERSISTED for t, _ in res):
+        out += persisted_table(res)
     errors = {f"{t}:{op}": sum(r["errors"] for r in rs) for (t, op), rs in res.items()}
     bad = {k: v for k, v in errors.items() if v}
     out += ["", f"Errors (non-200 or `errors` in the body): {bad if bad else 'none'}.", ""]

@@ -14,7 +14,9 @@
 #    verify_rls.py on the peer; bench/check.py asks both servers Q1-Q4 and compares the answers,
 #    and checks Q5; nothing is timed unless all of that passes;
 # 6. RUNS times: the peer (driver.py over queries/peer), the limit (limit.py), boothgraph
-#    (driver.py over queries/boothgraph + bench/queries/q5_state_dashboard.graphql);
+#    (driver.py over queries/boothgraph + bench/queries/q5_state_dashboard.graphql), and the same
+#    five as persisted operations (registered with `boothgraph operations register` after the
+#    checks; bench/persisted_driver.py sends the hash alone);
 # 7. writes bench/results/<preset>-<date>.md (bench/report.py) and .jsonl.
 # Both servers are stopped at the end; the PostgreSQL cluster keeps running (/tmp/peer/pg.sh stop).
 #
@@ -189,6 +191,17 @@ python3 "$BENCH/check.py" --work "$WORK" --data "$DATA" --peer-url "$PEER_URL" -
     --peer-queries "$SCRATCH/queries/peer" --bg-queries "$SCRATCH/queries/boothgraph" \
     --q5 "$BENCH/queries/q5_state_dashboard.graphql" | tee -a "$WORK/checks.txt" ||
     die "the answers differ or a query failed (see above and $WORK/boothgraph.log): nothing timed"
+# Q1-Q5 registered as persisted operations (the very files driven below), so that they can also be
+# sent as a hash alone (bench/persisted_driver.py; docs/persisted-operations.md).
+rm -rf "$WORK/operations" && mkdir -p "$WORK/operations"
+cp "$SCRATCH"/queries/boothgraph/q[1-4]_*.graphql "$BENCH/queries/q5_state_dashboard.graphql" "$WORK/operations/"
+(cd "$BG_CWD" && "$BG" operations register "$WORK/operations") | tee -a "$WORK/checks.txt"
+for q in "$WORK"/operations/*.graphql; do
+    n=$(basename "$q"); n=${n%%_*}
+    python3 "$BENCH/persisted_driver.py" --url "$BG_URL" --token "$(cat "$WORK/$n.token")" \
+        --variables "@$WORK/$n.vars.json" --query-file "$q" -n 1 -c 1 --warmup 0 --label "persisted:${n^^}" \
+        >/dev/null 2>>"$WORK/checks.txt" || die "the persisted $n failed (see $WORK/checks.txt): nothing timed"
+done
 [ "$CHECK_ONLY" = 0 ] || { log "--check-only: done"; exit 0; }
 
 # -- 6. the runs ---------------------------------------------------------------------------------
@@ -222,6 +235,13 @@ for run in $(seq "$RUNS"); do
         drive "boothgraph:${n^^}" "$BG_URL" "$SCRATCH/queries/boothgraph/$q.graphql" "$n" | tag "$run" >> "$JSONL"
     done
     drive "boothgraph:Q5" "$BG_URL" "$BENCH/queries/q5_state_dashboard.graphql" q5 | tag "$run" >> "$JSONL"
+    log "run $run of $RUNS: boothgraph, persisted operations (the hash alone)"
+    for q in "$WORK"/operations/*.graphql; do
+        n=$(basename "$q"); n=${n%%_*}
+        python3 "$BENCH/persisted_driver.py" --url "$BG_URL" --token "$(cat "$WORK/$n.token")" \
+            --variables "@$WORK/$n.vars.json" --query-file "$q" -n "$N" -c "$C" --warmup "$WARMUP" \
+            --label "persisted:${n^^}" | tag "$run" >> "$JSONL"
+    done
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 

@@ -30,6 +30,11 @@ def user_id_from_token(token: str, secret: str) -> str:
     return _verified_claims(token, secret)[0]
 
 
+def verified_claims(token: str, secret: str) -> tuple[str, int, str | None]:
+    """(sub, exp, sid) of a valid token (a websocket needs `exp` for its closing timer)."""
+    return _verified_claims(token, secret)
+
+
 def _verified_claims(token: str, secret: str) -> tuple[str, int, str | None]:
     """(sub, exp, sid) of a valid token."""
     try:

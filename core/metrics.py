@@ -6,7 +6,11 @@
 - `boothgraph_request_duration_seconds{path, operation}`: a latency histogram;
 - `boothgraph_pool_connections{state}`: the asyncpg pool (size, idle, max), sampled every few seconds;
 - `boothgraph_imports_running`, `boothgraph_import_bytes_read_total`, `boothgraph_import_file_bytes`,
-  `boothgraph_import_phase{phase}`: imports made by this process (POST /import, or a command).
+  `boothgraph_import_phase{phase}`: imports made by this process (POST /import, or a command);
+- `boothgraph_standby_lag_seconds{standby}`, `boothgraph_standby_ready{standby}` (with
+  READ_DATABASE_URL): each standby's replay lag as the replica monitor measured it at its last check
+  (core/replicas.py; +Inf while it does not answer) and whether reads go to it. Every worker runs
+  its own monitor: /metrics shows the largest lag and the smallest ready of the live workers.
 
 Operation names are the client's choice: only names of a GraphQL name's shape, at most
 MAX_OPERATION_CHARS long, are kept, and after MAX_OPERATIONS distinct ones the rest count as
@@ -51,6 +55,15 @@ IMPORT_FILE_BYTES = Gauge(
 IMPORT_PHASE = Gauge(
     "boothgraph_import_phase", "1 for the phase an import is in", ("phase",), multiprocess_mode="livesum"
 )
+STANDBY_LAG = Gauge(
+    "boothgraph_standby_lag_seconds",
+    "Replay lag of a standby at the replica monitor's last check (+Inf: not answering)",
+    ("standby",),
+    multiprocess_mode="livemax",
+)
+STANDBY_READY = Gauge(
+    "boothgraph_standby_ready", "1 when reads go to the standby", ("standby",), multiprocess_mode="livemin"
+)
 
 _operations: set[str] = set()
 _lock = threading.Lock()
@@ -81,6 +94,12 @@ def observe_pool(size: int, idle: int, max_size: int) -> None:
     POOL.labels("size").set(size)
     POOL.labels("idle").set(idle)
     POOL.labels("max").set(max_size)
+
+
+def observe_standby(standby: str, lag_s: float | None, ready: bool) -> None:
+    """One standby's check (core/replicas.py): `standby` is its host:port, never credentials."""
+    STANDBY_LAG.labels(standby).set(float("inf") if lag_s is None else lag_s)
+    STANDBY_READY.labels(standby).set(1 if ready else 0)
 
 
 # Imports (transfer/progress.py). One import runs at a time per database (an advisory lock).

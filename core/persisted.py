@@ -76,6 +76,10 @@ class PersistedOperations:
         if len(self._known) > self.maxsize:
             self._known.popitem(last=False)
 
+    def known(self, digest: str) -> str | None:
+        """The text of a hash this process has seen, without asking the database."""
+        return self._known.get(digest)
+
     async def text(self, conn: asyncpg.Connection | asyncpg.Pool, digest: str) -> str | None:
         found = self._known.get(digest)
         if found is None:
@@ -93,6 +97,29 @@ class PersistedOperations:
             source,
         )
         self._remember(digest, text)
+
+
+def resolve_known(items: list[Any], store: PersistedOperations, *, registered_only: bool) -> bool:
+    """The request path's fast case: every operation that names a hash names one this process
+    already knows, without text, so each text is filled in with no database round trip (the
+    database is asked only for a hash seen first, or for APQ's text + hash). True when that covered
+    the request; False changes nothing, and `resolve` does the whole work."""
+    texts: list[str | None] = []
+    for item in items:
+        digest = requested_hash(item.extensions)
+        if digest is None:
+            if registered_only and item.query is not None:
+                return False  # refused by resolve
+            texts.append(None)
+            continue
+        text = store.known(digest)
+        if text is None or item.query is not None:
+            return False
+        texts.append(text)
+    for item, text in zip(items, texts, strict=True):
+        if text is not None:
+            item.query = text
+    return True
 
 
 async def resolve(

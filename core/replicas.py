@@ -42,6 +42,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from core import metrics
 from core.availability import is_database_unavailable
 from core.connections import ConnectionGate, RequestPool
 from core.database import asyncpg_dsn, create_pool
@@ -246,6 +247,7 @@ class ReadRouter:
             standby._conn = None
             standby.mark_down(type(exc).__name__)
             standby.checked_at = time.monotonic()
+            metrics.observe_standby(standby.label, None, False)
             return
         standby.in_recovery, standby.replay_lsn = row[0], row[1]
         standby.lag_s = self.lag_of(standby)
@@ -256,6 +258,7 @@ class ReadRouter:
             if not standby.healthy:
                 log.info("standby %s in use (lag %.3f s)", standby.label, standby.lag_s)
             standby.healthy, standby.error = True, None
+        metrics.observe_standby(standby.label, standby.lag_s, standby.healthy)
 
     def lag_of(self, standby: Standby) -> float | None:
         if not standby.in_recovery:

@@ -85,6 +85,19 @@ class Settings(BaseSettings):
     exports_per_user: int = Field(default=1, ge=1)
     export_send_timeout_s: float = Field(default=10.0, gt=0)
 
+    # Subscriptions over graphql-transport-ws (events/, docs/events.md), per worker process: open
+    # websockets in all and per user (more: closed with 4429), how long a socket may wait before
+    # connection_init (4408), at most one turnoutChanged per election and unit this often, the
+    # longest wait between attempts to reconnect the LISTEN connection, and the events one
+    # subscriber may have waiting before the oldest are dropped.
+    ws_max_connections: int = Field(default=1000, ge=1)
+    ws_max_connections_per_user: int = Field(default=5, ge=1)
+    ws_max_subscriptions_per_connection: int = Field(default=20, ge=1)
+    ws_init_timeout_s: float = Field(default=10.0, gt=0)
+    turnout_event_interval_s: float = Field(default=1.0, ge=0)
+    events_reconnect_max_s: float = Field(default=30.0, gt=0)
+    events_queue_size: int = Field(default=256, ge=1)
+
     # Election day (resolvers/turnout.py): poll hours in the election time zone, on the booth's poll
     # date; how long after a mark it may still be undone.
     election_timezone: str = "Asia/Kolkata"
@@ -107,9 +120,12 @@ class Settings(BaseSettings):
     otel_exporter_otlp_endpoint: str | None = None
     otel_service_name: str = "boothgraph"
 
-    # Policy files; the enforcer reloads them when they change.
+    # Policy files; the enforcer reloads them when they change: a request looks at the files
+    # when they were last looked at more than POLICY_FILE_CHECK_S ago (two stat calls; 0: every
+    # request), and a watcher every POLICY_RELOAD_S.
     policy_dir: Path | None = None
     policy_reload_s: float = 2.0
+    policy_file_check_s: float = Field(default=0.5, ge=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

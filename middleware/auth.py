@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.api_keys import KEY_PREFIX, parse_key
 from core.auth import TokenVerifier, bearer_token
 from core.errors import Unauthenticated
+from middleware.raw_headers import request_header
 
 
 class AuthMiddleware:
@@ -31,7 +31,7 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         # Unauthenticated (401, with its Bearer challenge) rises to middleware/errors.py.
-        token = bearer_token(Headers(scope=scope).get("authorization"))
+        token = bearer_token(request_header(scope, b"authorization"))
         state = scope.setdefault("state", {})
         if token.startswith(KEY_PREFIX):  # a service account's API key: checked by the viewer middleware
             key = parse_key(token)

@@ -12,8 +12,10 @@ the tree, which the model enforces (no deny effect; domains match by ancestor pa
 from __future__ import annotations
 
 import logging
+import math
 import os
 import tempfile
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -109,9 +111,9 @@ class _Files:
     model: Path
     policy: Path
 
-    def stamp(self) -> tuple[float, float, int, int]:
-        m, p = self.model.stat(), self.policy.stat()
-        return (m.st_mtime, p.st_mtime, m.st_size, p.st_size)
+    def stamp(self) -> tuple[int, int, int, int]:
+        m, p = os.stat(self.model), os.stat(self.policy)
+        return (m.st_mtime_ns, p.st_mtime_ns, m.st_size, p.st_size)
 
 
 class PolicyEngine:
@@ -122,7 +124,8 @@ class PolicyEngine:
         self.users = UserLinks()
         self._cache: OrderedDict[tuple[tuple[tuple[str, str], ...], str], Cover] = OrderedDict()
         self._cache_size = cache_size
-        self._stamp: tuple[float, float, int, int] | None = None
+        self._stamp: tuple[int, int, int, int] | None = None
+        self._checked_at = -math.inf  # time.monotonic() of the files' last stat
         self.published_version: int | None = None  # a policy published through the database
         self.reload()
 
@@ -163,6 +166,7 @@ class PolicyEngine:
         While a policy published through the database is in force, the files are not read."""
         if self.published_version is not None:
             return False
+        self._checked_at = time.monotonic()
         try:
             if self._files.stamp() == self._stamp:
                 return False
@@ -171,6 +175,14 @@ class PolicyEngine:
         except Exception:  # noqa: BLE001 - a bad edit must not take the server down
             log.exception("policy reload failed; keeping the previous policy")
             return False
+
+    def reload_if_stale(self, max_age_s: float) -> bool:
+        """`reload_if_changed` when the files were last looked at more than `max_age_s` ago (the
+        request path's check: an edit counts within `max_age_s`, POLICY_FILE_CHECK_S, without two
+        stat calls on every request; 0 looks every time)."""
+        if self.published_version is not None or time.monotonic() - self._checked_at < max_age_s:
+            return False
+        return self.reload_if_changed()
 
     def use_published(self, version: int | None, model: str = "", rules: str = "") -> None:
         """Swap in the policy published through the database (`boothgraph policy publish`,

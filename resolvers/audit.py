@@ -125,6 +125,27 @@ async def record_many(
     )
 
 
+async def record_for_users(conn: asyncpg.Connection, rows: list[tuple[str, str, str, int, str | None]]) -> None:
+    """Append one entry per (user id, action, unit code, records, detail), each unit found by its
+    code, in one statement: the read audit of events delivered to many subscribers at once
+    (events/read_audit.py). Call it inside a transaction."""
+    unknown = {action for _, action, _, _, _ in rows} - ACTIONS
+    if unknown:
+        raise ValueError(f"unknown audit actions {sorted(unknown)!r}")
+    await conn.execute(
+        """insert into audit_log (user_id, action, unit_id, unit_code, records, detail)
+           select e.user_id, e.action, u.id, e.code, e.records, e.detail
+           from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[]) with ordinality
+                as e(user_id, action, code, records, detail, n)
+           left join units u on u.code = e.code order by e.n""",
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
+        [r[4] for r in rows],
+    )
+
+
 # ------------------------------------------------------------------------------ reading ---
 AUDIT_COLUMNS = "a.id, a.at, a.user_id, a.action, a.unit_code, a.records, a.detail"
 

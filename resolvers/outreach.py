@@ -606,6 +606,26 @@ async def call_list_pause(ctx: ReadContext, *, campaign_id: int | None = None) -
     return CallListPause(model_code.rule(ctx.policy, "SILENCE_PERIOD"), held, silent)
 
 
+async def calls_today(ctx: ReadContext, *, campaign_id: int | None = None) -> int:
+    """Calls the viewer logged today (the date in ELECTION_TIMEZONE, by the request's clock) on
+    entries of their own call list as myCallList reads it (`own_entries`): the app's "today"
+    figure, counted by the database instead of from the first page of the list."""
+    params = SqlParams()
+    own = own_entries(ctx.viewer, ctx.policy, params, _today(ctx))
+    if own == "false":
+        return 0
+    midnight = model_code.local_now(ctx.clock, ctx.settings).replace(hour=0, minute=0, second=0, microsecond=0)
+    where = [own, f"l.caller_id = {params.add(ctx.viewer.user_id)}", f"l.called_at >= {params.add(midnight)}"]
+    if campaign_id is not None:
+        where.append(f"ca.campaign_id = {params.add(campaign_id)}::bigint")
+    return int(
+        await ctx.pool.fetchval(
+            f"select count(*) {ENTRY_FROM} join call_logs l on l.assignment_id = ca.id where {' and '.join(where)}",
+            *params.values,
+        )
+    )
+
+
 async def call_assignment_by_id(ctx: ReadContext, assignment_id: int, want_voter: Want = Want()) -> CallEntry | None:
     """For node(id): one entry of the viewer's own visible call list, else None."""
     params = SqlParams(assignment_id)

@@ -120,7 +120,7 @@ async def invite(request: Request) -> Response:
         raise BadUserInput("userId must be a string and ttlSeconds a whole number")
     async with state.connections.acquire(viewer.user_id) as conn:
         issued = await identity.issue_invitation(
-            conn, policy=state.require_policy(), issuer=viewer, user_id=user_id, ttl_s=ttl
+            conn, policy=await state.policy_for(viewer), issuer=viewer, user_id=user_id, ttl_s=ttl
         )
     return _json(201, {"code": issued.code, "userId": issued.user_id, "expiresAt": issued.expires_at.isoformat()})
 
@@ -132,7 +132,9 @@ async def revoke(request: Request) -> Response:
     if not isinstance(user_id, str):
         raise BadUserInput("userId must be a string")
     async with state.connections.acquire(viewer.user_id) as conn:
-        count = await identity.revoke_sessions(conn, policy=state.require_policy(), revoker=viewer, user_id=user_id)
+        count = await identity.revoke_sessions(
+            conn, policy=await state.policy_for(viewer), revoker=viewer, user_id=user_id
+        )
     return _json(200, {"revoked": count})
 
 
@@ -161,7 +163,7 @@ async def create_key(request: Request) -> Response:
     async with state.connections.acquire(viewer.user_id) as conn:
         issued = await identity.create_api_key(
             conn,
-            policy=state.require_policy(),
+            policy=await state.policy_for(viewer),
             issuer=viewer,
             user_id=user_id,
             name=name,
@@ -176,7 +178,7 @@ async def rotate_key(request: Request) -> Response:
     body = await _body(request)
     async with state.connections.acquire(viewer.user_id) as conn:
         issued = await identity.rotate_api_key(
-            conn, policy=state.require_policy(), actor=viewer, prefix=body.get("prefix")
+            conn, policy=await state.policy_for(viewer), actor=viewer, prefix=body.get("prefix")
         )
     return _key(issued)
 
@@ -185,7 +187,9 @@ async def revoke_key(request: Request) -> Response:
     state, viewer = app_state(request), request_viewer(request)
     body = await _body(request)
     async with state.connections.acquire(viewer.user_id) as conn:
-        await identity.revoke_api_key(conn, policy=state.require_policy(), actor=viewer, prefix=body.get("prefix"))
+        await identity.revoke_api_key(
+            conn, policy=await state.policy_for(viewer), actor=viewer, prefix=body.get("prefix")
+        )
     return _json(200, {"revoked": True})
 
 

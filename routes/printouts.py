@@ -43,7 +43,7 @@ async def _printout(request: Request, kind: str) -> Response:
         if "\x00" in unit:
             raise BadUserInput("Query parameter unit must not contain the character U+0000", argument="unit")
         page = _page(request)
-        policy = state.require_policy()
+        policy = await state.policy_for(viewer)
         state.require_pool()
         async with state.exports.slot(viewer.user_id):
             async with state.connections.acquire(viewer.user_id) as conn:

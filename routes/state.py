@@ -20,6 +20,7 @@ from core.readiness import ReadinessProbe
 from core.replicas import ReadRouter
 from core.settings import Settings
 from core.viewer import Viewer
+from events.service import Events
 from policies import PolicyEngine
 from resolvers.unit_keys import UnitKeys
 
@@ -40,6 +41,8 @@ class AppState:
     replicas: ReadRouter | None = None
     # "Now" for elections and poll hours (core/clock.py): the machine's, or a test's FixedClock.
     clock: Clock = SYSTEM_CLOCK
+    # Subscriptions' sockets, hub and LISTEN connection (events/service.py); None until started.
+    events: Events | None = None
     # The request path's limits (core/connections.py, core/export_slots.py, core/ratelimit.py).
     connections: ConnectionGate = field(init=False)
     exports: ExportSlots = field(init=False)
@@ -86,6 +89,25 @@ class AppState:
             except Exception:
                 log.exception("published policy %s does not load; keeping the current one", version)
                 self._bad_policy = version
+
+    def require_events(self) -> Events:
+        if self.events is None:
+            raise DatabaseUnavailable("The server is not ready yet")
+        return self.events
+
+    async def policy_for(self, viewer: Viewer) -> PolicyEngine:
+        """The policy a request of `viewer` runs under, the same for every endpoint (/graphql,
+        /import, /export, printouts, /auth/*, a websocket's connection_init): the one published
+        through the database from the first request that reads a new version with its viewer
+        (every node), else this process's files, looked at most every POLICY_FILE_CHECK_S."""
+        policy = self.require_policy()
+        version = viewer.policy_version
+        if version != policy.published_version and (version is None or version != self._bad_policy):
+            await self.sync_published_policy()
+        else:
+            # Two stat calls at most that often, not on every request (docs/scaling.md).
+            policy.reload_if_stale(self.settings.policy_file_check_s)
+        return policy
 
     def require_policy(self) -> PolicyEngine:
         if self.policy is None:

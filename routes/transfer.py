@@ -80,7 +80,7 @@ async def export_endpoint(request: Request) -> Response:
             raise BadUserInput("Query parameter unit=CODE is required", argument="unit")
         if "\x00" in unit:  # PostgreSQL's text holds no NUL: not a unit code, and no 500
             raise BadUserInput("Query parameter unit must not contain the character U+0000", argument="unit")
-        policy = state.require_policy()
+        policy = await state.policy_for(viewer)
         state.require_pool()
         await closing.enter_async_context(state.exports.slot(viewer.user_id))
         conn = await closing.enter_async_context(state.connections.acquire(viewer.user_id))
@@ -148,7 +148,7 @@ async def import_endpoint(request: Request) -> Response:
 
 
 async def _import(request: Request, state: AppState, viewer: Viewer, files: list[str]) -> Any:
-    pool, policy, settings = state.require_pool(), state.require_policy(), state.settings
+    pool, policy, settings = state.require_pool(), await state.policy_for(viewer), state.settings
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise BadUserInput("POST /import takes multipart/form-data, one part per CSV file")
     async with request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS) as form:
@@ -192,7 +192,7 @@ async def _import(request: Request, state: AppState, viewer: Viewer, files: list
 async def audit_refusal(state: AppState, viewer: Viewer, error: BoothgraphError, files: list[str]) -> None:
     """`data.import_refused` under each unit of the importer's data.import cover (else of the
     units they are assigned to), in a transaction of its own (transfer.refused_audit)."""
-    policy = state.require_policy()
+    policy = await state.policy_for(viewer)
     cover = policy.cover(viewer, "data.import")
     if cover.empty:
         cover = visible_cover(viewer)

@@ -29,6 +29,10 @@ class Context:
     unit_keys: UnitKeys = field(default_factory=UnitKeys)
     # "Now" for elections, the Model Code and poll hours: the server's clock, a test's FixedClock.
     clock: Clock = SYSTEM_CLOCK
+    # A websocket's (server.py): its socket once connection_init is authenticated (events/sockets.py),
+    # and the process's events (events/service.py). None on HTTP requests.
+    socket: Any = None
+    events: Any = None
 
     def cover(self, permission: str):  # -> policies.Cover
         key = ("cover", permission)

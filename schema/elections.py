@@ -112,6 +112,20 @@ class Turnout:
     )
 
 
+def turnout_from(data: turnout_resolvers.TurnoutData, info: strawberry.Info) -> Turnout:
+    """The `turnout` query's answer; also each `turnoutChanged` event (schema/subscription.py)."""
+    return Turnout(
+        election=election_from_row(data.election, info),
+        unit=data.unit_code,
+        voted=data.voted,
+        eligible=data.eligible,
+        by_hour=buckets(data.by_hour),
+        by_caste_category=buckets(data.by_caste_category),
+        suppressed=data.suppressed,
+        by_caste_category_as_of=None if data.castes_as_of is None else data.castes_as_of.isoformat(),
+    )
+
+
 @strawberry.type
 class TurnoutMarkResult:
     booth: str
@@ -184,18 +198,7 @@ class ElectionQuery:
     @strawberry.field(description="Needs stats.read over the unit; null when the election or unit is not visible.")
     async def turnout(self, info: strawberry.Info, election: str, unit: str) -> Turnout | None:
         data = await turnout_resolvers.turnout(info.context, election=election, unit=unit)
-        if data is None:
-            return None
-        return Turnout(
-            election=election_from_row(data.election, info),
-            unit=data.unit_code,
-            voted=data.voted,
-            eligible=data.eligible,
-            by_hour=buckets(data.by_hour),
-            by_caste_category=buckets(data.by_caste_category),
-            suppressed=data.suppressed,
-            by_caste_category_as_of=None if data.castes_as_of is None else data.castes_as_of.isoformat(),
-        )
+        return None if data is None else turnout_from(data, info)
 
     @strawberry.field(
         description="Get out the vote: voters under the unit not yet marked in the election, consent not DENIED, "

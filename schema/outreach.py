@@ -164,6 +164,9 @@ class OutreachQuery:
                     entries=held.entries,
                     poll_dates=[d.isoformat() for d in held.poll_dates],
                 )
+        today = None
+        if "callsToday" in names(info.selected_fields):
+            today = await outreach_resolvers.calls_today(info.context, campaign_id=pk)
         return CallAssignmentConnection(
             edges=[
                 CallAssignmentEdge(node=call_assignment_from_entry(e, progress), cursor=cursor)
@@ -172,6 +175,7 @@ class OutreachQuery:
             page_info=page_info(page),
             total_count=page.total,
             paused=pause,
+            calls_today=today,
         )
 
     @strawberry.field(description="Audit log entries of units in the viewer's audit.read scopes, newest first.")

@@ -139,6 +139,11 @@ class CallAssignmentConnection:
         default=None,
         description="myCallList: entries the Model Code's silence period holds back now, and why; null when none.",
     )
+    calls_today: int | None = strawberry.field(
+        default=None,
+        description="myCallList: calls the viewer logged today (ELECTION_TIMEZONE's date) on entries of this list "
+        "(of the campaign when one is given); null elsewhere.",
+    )
 
 
 @strawberry.type

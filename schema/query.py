@@ -19,6 +19,7 @@ from schema.loaders import scoped_unit_loader
 from schema.outreach import resolve_node
 from schema.relay import Node, connection_selection, object_selection
 from schema.roll_pages import page_voter_connection
+from schema.stats import StatsPolicy
 from schema.units import Unit, UnitConnection, unit_connection, unit_from_row
 from schema.viewer import Viewer, viewer_from_context
 from schema.voters import Scheme, Voter, VoterConnection, VoterFilter, voter_connection, voter_from_record, want_for
@@ -101,6 +102,10 @@ class ReadQuery:
         if page is not None:
             return await page_voter_connection(info, unit, page, filter, order_by, first, after)
         return await voter_connection(info, unit, filter, order_by, first, after)
+
+    @strawberry.field(description="How counts are protected (the same for every viewer).")
+    def stats_policy(self, info: strawberry.Info) -> StatsPolicy:
+        return StatsPolicy(min_cell_size=info.context.settings.min_cell_size)
 
     @strawberry.field
     async def schemes(self, info: strawberry.Info) -> list[Scheme]:

@@ -73,3 +73,11 @@ def unit_stats(data: StatsData) -> UnitStats:
             assigned=data.outreach_assigned, called=data.outreach_called, by_outcome=buckets(data.by_outcome)
         ),
     )
+
+
+@strawberry.type(description="How counts are protected: the rules a client needs to explain a hidden count.")
+class StatsPolicy:
+    min_cell_size: int = strawberry.field(
+        description="MIN_CELL_SIZE: counts from 1 to this minus 1 are suppressed (null), and some larger ones "
+        "with them where they would give a small one away."
+    )

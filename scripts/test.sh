@@ -10,5 +10,5 @@ venv=${VENV:-.venv}
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 "$venv/bin/ruff" check .
 "$venv/bin/ruff" format --check .
-"$venv/bin/mypy" server.py cli.py workers.py core models policies resolvers routes schema transfer middleware
+"$venv/bin/mypy" server.py cli.py workers.py core models policies resolvers routes schema transfer middleware events
 "$venv/bin/pytest" "$@"

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.async_api import Browser, BrowserContext, Page
+from playwright.async_api import Browser, BrowserContext, Page, Route
 
 from tests.serverkit import token
 
@@ -37,6 +37,7 @@ class Tab:
     requests: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
 
     async def shot(self, name: str) -> Path:
         SHOTS.mkdir(parents=True, exist_ok=True)
@@ -63,11 +64,22 @@ class Tab:
 
 @contextlib.asynccontextmanager
 async def open_app(browser: Browser, base: str, size: str, user: str | None = None, *, ttl_s: int = 3600,
-                   check_console: bool = True) -> AsyncIterator[Tab]:  # fmt: skip
-    """A new context at `size`, on /app/ with `user`'s token in the link (or none)."""
+                   check_console: bool = True, offline: bool = False) -> AsyncIterator[Tab]:  # fmt: skip
+    """A new context at `size`, on /app/ with `user`'s token in the link (or none). `offline`: every
+    request not to the page's own origin is aborted (as without internet) and noted in `blocked`."""
     context = await browser.new_context(viewport=SIZES[size], locale="en-IN", service_workers="block")
     page = await context.new_page()
     tab = Tab(base, size, context, page)
+    if offline:
+
+        async def only_own_origin(route: Route) -> None:
+            if route.request.url.startswith(base + "/"):
+                await route.continue_()
+            else:
+                tab.blocked.append(route.request.url)
+                await route.abort("internetdisconnected")
+
+        await context.route("**/*", only_own_origin)
     context.on("request", lambda request: tab.requests.append(request.url))
     page.on("console", lambda m: tab.console_errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: tab.console_errors.append(f"pageerror: {e}"))

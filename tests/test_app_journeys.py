@@ -118,7 +118,15 @@ async def test_state_president_drills_down_to_a_booth_and_back(browser, base: st
 async def test_each_view_makes_at_most_two_graphql_requests(browser, base: str, size: str) -> None:
     async with open_app(browser, base, size, STATE_PRESIDENT) as tab:
         await wait_for_view(tab)
-        for route in (f"#/unit/{DISTRICT}", f"#/voters/{DISTRICT}", "#/campaigns", "#/team", "#/audit"):
+        for route in (
+            f"#/unit/{DISTRICT}",
+            f"#/voters/{DISTRICT}",
+            "#/campaigns",
+            "#/team",
+            "#/audit",
+            "#/rules",
+            "#/console",
+        ):
             before = graphql_requests(tab)
             await tab.go(route)
             await wait_for_view(tab)
@@ -468,7 +476,8 @@ async def test_district_president_grants_and_revokes_with_refusals_in_words(
         await grant("DISTRICT_PRESIDENT", DISTRICT)  # the granter's own rank
         await expect(form.locator("[role=alert]", has_text="only roles below your own")).to_be_visible()
         await grant("BOOTH_PRESIDENT", mandal)  # a role at a level it does not allow
-        await expect(form.locator("[role=alert]", has_text="cannot be given at this level")).to_be_visible()
+        refusal = form.locator("[role=alert]", has_text="cannot be given at this level")
+        await expect(refusal).to_have_text("Refused: Booth President cannot be given at this level, only at a Booth.")
         await tab.shot("team-refused")
         await grant("CALLER", mandal)
         await expect(page.locator(".notice.ok")).to_contain_text(f"Caller granted to {grantee} at {mandal}")

@@ -136,7 +136,7 @@ def test_both_catalogues_hold_the_same_messages_and_every_error_code() -> None:
     missing = sorted(c for c in codes if f"error.{c}" not in en)
     assert missing == []
     assert all(re.search("[\u0900-\u097f]", v) for k, v in hi.items() if k.startswith("error."))
-    assert hi["suppressed"] == "5 से कम" and en["suppressed"] == "fewer than 5"
+    assert hi["suppressed"] == "{minCell} से कम" and en["suppressed"] == "fewer than {minCell}"  # statsPolicy
 
 
 def test_the_app_is_small_and_loads_nothing_from_elsewhere() -> None:

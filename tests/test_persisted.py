@@ -4,10 +4,18 @@ registration of a folder, and registered-only for everyone or per API key."""
 from __future__ import annotations
 
 import hashlib
+import uuid
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import pytest
+from graphql.language.parser import Parser
+from graphql.validation import ValidationContext
 
+from core.persisted import PersistedOperations
+from schema.extensions.cost import CostMemo
 from tests.serverkit import bearer, client_for, seed
 from tests.test_api_keys import SERVICE, _service_account
 from tests.test_cli import env_for, run
@@ -121,3 +129,40 @@ async def test_registered_only_per_api_key(database_url: str, tiny_dataset: Path
         new_key = {"Authorization": f"Bearer {rotated.json()['key']}"}
         still = await client.post("/graphql", json={"query": QUERY}, headers=new_key)
         assert still.status_code == 400 and code_of(still.json()) == "PERSISTED_QUERY_REQUIRED"
+
+
+async def test_a_persisted_operation_is_parsed_validated_and_priced_once(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After its first run in a process, a request naming a persisted operation by hash is not
+    parsed, validated or priced again, and its text is not looked up in the database: counted at
+    graphql-core's parser and validator, the cost walk and the store's lookup (all of them, from
+    wherever they are called)."""
+    calls: Counter[str] = Counter()
+
+    def counted(owner: Any, name: str) -> None:
+        original = getattr(owner, name)
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, wrapper)
+
+    counted(Parser, "parse_document")
+    counted(ValidationContext, "__init__")
+    counted(CostMemo, "_compute")
+    counted(PersistedOperations, "text")
+    # A text no earlier test ran: the process-wide caches of parses, validations and costs miss.
+    query = f"query Probe{uuid.uuid4().hex} {{ me {{ id }} }}"
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    await seed(database_url)
+    async with client_for(database_url, seeded=False) as client:
+        registered = await client.post("/graphql", json=persisted(digest, query), headers=bearer())
+        assert registered.json() == {"data": {"me": {"id": "u-000001"}}}
+        assert calls["parse_document"] == 1 and calls["__init__"] == 1 and calls["_compute"] == 1
+        calls.clear()
+        for _ in range(5):
+            by_hash = await client.post("/graphql", json=persisted(digest), headers=bearer())
+            assert by_hash.json() == {"data": {"me": {"id": "u-000001"}}}
+        assert calls == Counter(), calls

@@ -101,6 +101,23 @@ def test_policy_file_change_is_picked_up_without_restart(tmp_path: Path) -> None
     assert engine.allows(president, "voter.read_contact", B1)
 
 
+def test_the_request_path_looks_at_the_files_at_most_once_per_bound(tmp_path: Path) -> None:
+    """reload_if_stale (POLICY_FILE_CHECK_S): no stat within the bound after the last look; an
+    edit counts at the first call after it; 0 looks every time."""
+    for name in ("model.conf", "policy.csv"):
+        shutil.copy(POLICY_DIR / name, tmp_path / name)
+    engine = PolicyEngine(tmp_path)
+    president = viewer(("DISTRICT_PRESIDENT", LKO))
+    assert not engine.reload_if_changed()  # looked just now
+    with (tmp_path / "policy.csv").open("a") as f:
+        f.write("p, DISTRICT_PRESIDENT, voter.read_contact\n")
+    assert not engine.reload_if_stale(3600)  # within the bound: the files are not looked at
+    assert not engine.allows(president, "voter.read_contact", B1)
+    assert engine.reload_if_stale(0)
+    assert engine.allows(president, "voter.read_contact", B1)
+    assert not engine.reload_if_stale(0)  # looked, nothing changed
+
+
 def test_role_inheritance_lives_in_the_star_domain(tmp_path: Path) -> None:
     for name in ("model.conf", "policy.csv"):
         shutil.copy(POLICY_DIR / name, tmp_path / name)

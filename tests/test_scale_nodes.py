@@ -126,23 +126,53 @@ async def test_a_cursor_from_one_node_pages_on_the_other(shared_pg_pair: PgPair,
 
 
 async def test_a_policy_edit_counts_from_the_next_request(shared_pg_pair: PgPair, tmp_path: Path) -> None:
-    """The watcher's period (POLICY_RELOAD_S) is an hour here: the request itself notices the edit."""
+    """The watcher's period (POLICY_RELOAD_S) is an hour here: the request itself notices the edit
+    (POLICY_FILE_CHECK_S=0: the files are looked at on every request)."""
     pair = shared_pg_pair
     database = await make_database(pair)
+    policy_dir = _copied_policy(tmp_path)
+    async with scale_client(
+        pair, database, policy_dir=policy_dir, policy_reload_s=3600, policy_file_check_s=0
+    ) as client:
+        assert "audit.read" in await _permissions(client)
+        _drop_state_presidents_audit_read(policy_dir)
+        assert "audit.read" not in await _permissions(client)
+
+
+async def test_a_policy_edit_counts_within_the_file_check_bound(shared_pg_pair: PgPair, tmp_path: Path) -> None:
+    """The default: a request looks at the files when they were last looked at POLICY_FILE_CHECK_S
+    ago or more, so an edit counts from the first request that much after it."""
+    pair = shared_pg_pair
+    database = await make_database(pair)
+    policy_dir = _copied_policy(tmp_path)
+    async with scale_client(
+        pair, database, policy_dir=policy_dir, policy_reload_s=3600, policy_file_check_s=0.2
+    ) as client:
+        assert "audit.read" in await _permissions(client)
+        _drop_state_presidents_audit_read(policy_dir)
+        await asyncio.sleep(0.25)
+        assert "audit.read" not in await _permissions(client)
+
+
+def _copied_policy(tmp_path: Path) -> Path:
     policy_dir = tmp_path / "policies"
     policy_dir.mkdir()
     for name in ("model.conf", "policy.csv"):
         (policy_dir / name).write_bytes((POLICY_DIR / name).read_bytes())
-    me = "{ me { permissions } }"
-    async with scale_client(pair, database, policy_dir=policy_dir, policy_reload_s=3600) as client:
-        response = await client.post("/graphql", json={"query": me}, headers=bearer())
-        assert "audit.read" in response.json()["data"]["me"]["permissions"]
-        rules = (policy_dir / "policy.csv").read_text().splitlines()
-        edited = [r for r in rules if r.replace(" ", "") != "p,STATE_PRESIDENT,audit.read"]
-        assert len(edited) == len(rules) - 1
-        (policy_dir / "policy.csv").write_text("\n".join(edited) + "\n")
-        response = await client.post("/graphql", json={"query": me}, headers=bearer())
-        assert "audit.read" not in response.json()["data"]["me"]["permissions"]
+    return policy_dir
+
+
+def _drop_state_presidents_audit_read(policy_dir: Path) -> None:
+    rules = (policy_dir / "policy.csv").read_text().splitlines()
+    edited = [r for r in rules if r.replace(" ", "") != "p,STATE_PRESIDENT,audit.read"]
+    assert len(edited) == len(rules) - 1
+    (policy_dir / "policy.csv").write_text("\n".join(edited) + "\n")
+
+
+async def _permissions(client: httpx.AsyncClient) -> list[str]:
+    response = await client.post("/graphql", json={"query": "{ me { permissions } }"}, headers=bearer())
+    permissions: list[str] = response.json()["data"]["me"]["permissions"]
+    return permissions
 
 
 def _edited_policy(tmp_path: Path) -> Path:

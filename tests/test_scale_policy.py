@@ -85,3 +85,26 @@ async def test_the_servers_role_can_only_read_the_published_policy(database_url:
             await publish(app, model="m", rules="r", published_by="server")
     finally:
         await app.close()
+
+
+async def test_every_endpoint_follows_the_published_policy_from_its_first_request(shared_pg_pair: PgPair) -> None:
+    """/export (like printouts, /import and /auth/*) takes its policy where /graphql does
+    (AppState.policy_for): a publish counts from the endpoint's next request, even when no GraphQL
+    request came in between."""
+    pair = shared_pg_pair
+    database = await make_database(pair)
+    model, rules = _shipped()
+    owner = await asyncpg.connect(pair.primary.url(database))
+    try:
+        async with scale_client(pair, database) as client:
+            refused = await client.get("/export/voters.csv", params={"unit": "UP"}, headers=bearer())
+            assert refused.status_code == 403, refused.text
+            await publish(owner, model=model, rules=rules + "\np, STATE_PRESIDENT, data.export\n", published_by="t")
+            allowed = await client.get("/export/voters.csv", params={"unit": "UP"}, headers=bearer())
+            assert allowed.status_code == 200, allowed.text
+            assert allowed.text.startswith("epic_number,")
+            await withdraw(owner)
+            again = await client.get("/export/voters.csv", params={"unit": "UP"}, headers=bearer())
+            assert again.status_code == 403, again.text
+    finally:
+        await owner.close()

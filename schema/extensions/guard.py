@@ -8,7 +8,7 @@ does the same work with four hooks:
   introspection when it is off); on the way out, error masking (masking.py) of the result;
 - on_parse: a cached parse (`_parse` below; a document that does not parse is left to
   strawberry, so its syntax error is reported the ordinary way);
-- on_validate: a cached validation, keyed by schema, document and rules;
+- on_validate: a cached validation, keyed by schema, query text and rules (`validation_errors`);
 - on_execute: the cost limit (cost.py), refused before anything runs; the operations of a
   batch share one MAX_COST.
 
@@ -47,10 +47,29 @@ def parsed_document(query: str, max_tokens: int) -> Any:
         return None
 
 
-@lru_cache(maxsize=CACHE_SIZE)
-def _validate(schema: GraphQLSchema, document: Any, rules: tuple[type[ValidationRule], ...]) -> list[GraphQLError]:
-    # strawberry's own validation: these rules plus its @oneOf and Maybe rules.
-    return validate_document(schema, document, rules)
+# (schema, query text, rules) -> (the document validated, its errors). Keyed by the text, not the
+# document: graphql-core's nodes hash by walking the whole tree (~10-50 us a request for Q1-Q5,
+# bench/README.md), a string's hash is computed once per string. A hit counts only for the very
+# document object that was validated (the parse cache hands out one object per text), so a text
+# parsed again is validated again.
+_validated: dict[tuple[GraphQLSchema, str, tuple[Any, ...]], tuple[Any, list[GraphQLError]]] = {}
+
+
+def validation_errors(
+    schema: GraphQLSchema, query: str | None, document: Any, rules: tuple[Any, ...]
+) -> list[GraphQLError]:
+    """strawberry's own validation (these rules plus its @oneOf and Maybe rules), remembered."""
+    if query is None:
+        return validate_document(schema, document, rules)
+    key = (schema, query, rules)
+    hit = _validated.get(key)
+    if hit is not None and hit[0] is document:
+        return hit[1]
+    errors = validate_document(schema, document, rules)
+    if len(_validated) >= CACHE_SIZE:
+        _validated.pop(next(iter(_validated)))
+    _validated[key] = (document, errors)
+    return errors
 
 
 class OperationGuard(MaskErrorsWithCodes):
@@ -83,8 +102,8 @@ class OperationGuard(MaskErrorsWithCodes):
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        context.pre_execution_errors = _validate(
-            context.schema._schema, context.graphql_document, tuple(context.validation_rules)
+        context.pre_execution_errors = validation_errors(
+            context.schema._schema, context.query, context.graphql_document, tuple(context.validation_rules)
         )
         yield
 

@@ -44,19 +44,23 @@ function fail(error) {
   throw error;
 }
 
-/** POST one GraphQL operation; resolves to `data`, rejects with the first error as ApiError. */
-export async function graphql(query, variables = {}) {
-  let response;
+async function post(query, variables) {
   try {
-    response = await fetch("/graphql", {
+    const response = await fetch("/graphql", {
       method: "POST",
       headers: headers({ "Content-Type": "application/json", Accept: "application/json" }),
       body: JSON.stringify({ query, variables }),
     });
+    remember(response.headers.get(CONSISTENCY));
+    return response;
   } catch {
     throw new ApiError("NETWORK", "network");
   }
-  remember(response.headers.get(CONSISTENCY));
+}
+
+/** POST one GraphQL operation; resolves to `data`, rejects with the first error as ApiError. */
+export async function graphql(query, variables = {}) {
+  const response = await post(query, variables);
   if (!response.ok) fail(await errorOf(response));
   const body = await response.json();
   if (body.errors && body.errors.length) {
@@ -65,6 +69,15 @@ export async function graphql(query, variables = {}) {
       first.extensions || {}, response.status));
   }
   return body.data;
+}
+
+/** The same for the query console: {status, body} whatever the answer, errors included. */
+export async function graphqlRaw(query, variables = {}) {
+  const response = await post(query, variables);
+  if (response.status === 401) fail(await errorOf(response));
+  let body = null;
+  try { body = await response.json(); } catch { /* not JSON */ }
+  return { status: response.status, body };
 }
 
 /** POST /import: one part per file, named as the file; `onProgress(0..1)` while sending. */

@@ -38,9 +38,9 @@ export function field(label, control, hint) {
   const id = control.id || `f-${Math.random().toString(36).slice(2, 9)}`;
   control.id = id;
   const error = h("span", { class: "field-error", id: `${id}-error`, role: "alert" });
-  control.setAttribute("aria-describedby", `${id}-error`);
+  control.setAttribute("aria-describedby", hint ? `${id}-hint ${id}-error` : `${id}-error`);
   return h("div", { class: "field", "data-field": control.name || "" },
-    h("label", { for: id }, label), control, hint ? h("small", { class: "hint" }, hint) : null, error);
+    h("label", { for: id }, label), control, hint ? h("small", { class: "hint", id: `${id}-hint` }, hint) : null, error);
 }
 
 /** Show an error under the control named `name` inside `form`; false when there is none. */

@@ -14,10 +14,15 @@ export function setLang(next) {
   document.documentElement.lang = lang;
 }
 
-/** The message `key` in the current language, with {name} placeholders filled. */
+// MIN_CELL_SIZE as the server reports it (statsPolicy, read with the viewer): "fewer than {minCell}"
+let minCell = 5;
+export function setMinCell(n) { if (Number.isInteger(n) && n > 0) minCell = n; }
+
+/** The message `key` in the current language, with {name} placeholders filled ({minCell} always). */
 export function t(key, params = {}) {
   const text = CATALOGUES[lang][key] ?? CATALOGUES.en[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
+  const all = { minCell, ...params };
+  return text.replace(/\{(\w+)\}/g, (_, name) => (name in all ? String(all[name]) : `{${name}}`));
 }
 
 /** 12345678 -> "1,23,45,678" (lakh and crore grouping), in both languages. */
@@ -61,4 +66,11 @@ export function dateTime(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   return d.toLocaleString(lang === "hi" ? "hi-IN" : "en-IN", { dateStyle: "medium", timeStyle: "short", numberingSystem: "latn" });
+}
+
+/** "2029-05-20" -> "20 May 2029" / "20 मई 2029" (a calendar date: no time zone shift). */
+export function dateOnly(iso) {
+  const d = new Date(`${String(iso).slice(0, 10)}T00:00:00Z`);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleDateString(lang === "hi" ? "hi-IN" : "en-IN", { dateStyle: "medium", timeZone: "UTC", numberingSystem: "latn" });
 }

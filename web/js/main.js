@@ -2,18 +2,18 @@
 // language switch, and one view per hash route.
 import { graphql } from "./api.js";
 import { fill, h } from "./dom.js";
-import { errorText, getLang, label, nameOf, setLang, t } from "./i18n.js";
+import { errorText, getLang, label, nameOf, setLang, setMinCell, t } from "./i18n.js";
 import { current, href } from "./router.js";
 import { can, session, signIn, signOut } from "./session.js";
 import { AREA_FIELDS, prefetch } from "./views/area.js";
 import { printButtons } from "./views/common.js";
 
 const ME_QUERY = `query Me { me { id name permissions
-  assignments { id role page unit { code name nameHi level } } roots { code name nameHi level } } }`;
+  assignments { id role page unit { code name nameHi level } } roots { code name nameHi level } } statsPolicy { minCellSize } }`;
 // On a first load at the start route, the dashboard of the first root comes with the viewer: one
 // round trip instead of two (the dashboard is most officials' start view).
 const ME_HOME_QUERY = `query MeHome { me { id name permissions
-  assignments { id role page unit { code name nameHi level } } roots { ${AREA_FIELDS} } } schemes { code name nameHi } }`;
+  assignments { id role page unit { code name nameHi level } } roots { ${AREA_FIELDS} } } schemes { code name nameHi } statsPolicy { minCellSize } }`;
 
 /** route name -> [its view, loaded when first needed; catalogue key of its tab (null: no tab);
  * permissions that open it]. The dashboard's modules are preloaded by index.html. */
@@ -26,6 +26,10 @@ const ROUTES = {
   team: [() => import("./views/team.js").then((m) => m.teamView), "nav.team", ["role.grant"]],
   data: [() => import("./views/data.js").then((m) => m.dataView), "nav.data", ["data.import", "data.export"]],
   audit: [() => import("./views/audit.js").then((m) => m.auditView), "nav.audit", ["audit.read"]],
+  election: [() => import("./views/election.js").then((m) => m.electionView), "nav.election", ["turnout.mark"]],
+  rules: [() => import("./views/rules.js").then((m) => m.rulesView), "nav.rules", []],
+  // open to everyone signed in: the API decides what each query may do
+  console: [() => import("./views/console.js").then((m) => m.consoleView), "nav.console", []],
 };
 const signInView = () => import("./views/signin.js").then((m) => m.signInView);
 
@@ -39,7 +43,7 @@ export function setStatus(message, kind = "info") {
   status.className = `status ${message ? kind : ""}`;
 }
 
-function opens(name) { return ROUTES[name][2].some(can); }
+function opens(name) { return ROUTES[name][2].length === 0 || ROUTES[name][2].some(can); }
 
 function home() {
   const root = session.me.roots[0];
@@ -47,7 +51,7 @@ function home() {
   if (can("outreach.call")) return href("calls");
   if (session.me.assignments.some((a) => a.page)) return null;  // a page in-charge: their pages to print
   if (root && can("voter.read")) return href("voters", root.code);
-  const first = Object.keys(ROUTES).find((name) => ROUTES[name][1] && opens(name));
+  const first = Object.keys(ROUTES).find((name) => ROUTES[name][1] && ROUTES[name][2].length && opens(name));
   return first ? href(first) : null;
 }
 
@@ -126,6 +130,7 @@ async function start(token) {
     const home = !current().name;
     const data = await graphql(home ? ME_HOME_QUERY : ME_QUERY);
     session.me = data.me;
+    setMinCell(data.statsPolicy.minCellSize);
     if (home && can("stats.read")) prefetch(session.me.roots[0], data.schemes);
   } catch (error) {
     if (error.code !== "UNAUTHENTICATED") signInMessage = errorText(error);

@@ -113,5 +113,5 @@ function drawTable(box, rows) {
     h("thead", {}, h("tr", {}, header("name", t("unit.name")), COLUMNS.map(([key]) => header(key, t(`stat.${key}`))))),
     h("tbody", {}, sorted.map((row) => h("tr", {},
       h("th", { scope: "row" }, h("a", { href: href("unit", row.code) }, nameOf(row)), h("small", { class: "code" }, row.code)),
-      COLUMNS.map(([, get]) => h("td", { class: "n" }, count(get(row.stats)))))))));
+      COLUMNS.map(([key, get]) => h("td", { class: "n", "data-label": t(`stat.${key}`) }, count(get(row.stats)))))))));
 }

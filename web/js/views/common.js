@@ -39,13 +39,22 @@ export function showError(error, form, box, words = {}) {
   const argumentName = error.extensions && error.extensions.argument;
   const specific = argumentName ? t(`error.${error.code}.${argumentName}`) : "";
   const text = words[error.code] || (specific && !specific.startsWith("error.") ? specific : errorText(error));
-  const detail = error.message && text !== error.message ? error.message : "";
+  // A Model Code refusal names its rule: the rule's own words (both languages, its source) replace
+  // the server's English sentence.
+  const rule = error.code === "MODEL_CODE_IN_FORCE" && error.extensions && error.extensions.rule;
+  const detail = !rule && error.message && text !== error.message ? error.message : "";
   const argument = error.extensions && (error.extensions.argument || (error.extensions.fields || [])[0]);
   if (form && argument && fieldError(form, String(argument).replace(/^input\./, ""), detail ? `${text} ${detail}` : text)) {
     if (box) fill(box);
     return;
   }
-  if (box) fill(box, h("p", { class: "error", role: "alert" }, text, detail ? h("span", { class: "detail" }, ` (${detail})`) : null));
+  if (!box) return;
+  const alert = h("div", { class: "error", role: "alert" }, h("p", {}, text, detail ? h("span", { class: "detail" }, ` (${detail})`) : null));
+  fill(box, alert);
+  if (rule) {
+    import("../modelcode.js").then(async (m) => { const found = await m.ruleByCode(rule); if (found) alert.append(m.ruleCard(found, "strong")); })
+      .catch(() => { /* the code's words are already shown */ });
+  }
 }
 
 export function empty(text) {

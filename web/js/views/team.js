@@ -8,8 +8,9 @@ import { go, href } from "../router.js";
 import { session } from "../session.js";
 import { empty, showError } from "./common.js";
 
-const QUERY = `query Team($unit: String!) {
-  roleHolders(unit: $unit, first: 200) { totalCount
+const PAGE = 200;
+const QUERY = `query Team($unit: String!, $after: String) {
+  roleHolders(unit: $unit, first: ${PAGE}, after: $after) { totalCount pageInfo { hasNextPage endCursor }
     edges { node { userId userName assignment { id role unit { code name nameHi level } } } } }
 }`;
 const GRANT = `mutation Grant($userId: ID!, $role: Role!, $unit: String!) { grantRole(userId: $userId, role: $role, unit: $unit) { id role unit { code } } }`;
@@ -27,14 +28,35 @@ export async function teamView(main, route, view) {
   const pick = h("form", { class: "filters", onsubmit: (e) => { e.preventDefault(); go("team", null, { unit: new FormData(pick).get("unit").trim() }); } },
     h("div", { class: "filter-grid" }, field(t("team.unit"), h("input", { name: "unit", value: unit, autocomplete: "off" }))),
     h("div", { class: "form-actions" }, h("button", { type: "submit", class: "primary" }, t("team.show"))));
-  fill(listBox, holders.length ? h("div", { class: "table-wrap" }, h("table", { class: "team" },
+  const row = (r) => h("tr", {},
+    h("th", { scope: "row" }, r.userName, h("small", { class: "code" }, r.userId)),
+    h("td", { "data-label": t("team.role") }, label("role", r.assignment.role)),
+    h("td", { "data-label": t("campaign.unit") }, nameOf(r.assignment.unit), " ", h("small", {}, r.assignment.unit.code)),
+    h("td", { class: "act" }, r.userId === session.me.id ? "" : h("button", { type: "button", class: "secondary small",
+      onclick: (event) => revoke(event.target, r, listBox, view, unit) }, t("team.revoke"))));
+  const body = h("tbody", {}, holders.map(row));
+  const total = data.roleHolders.totalCount;
+  const shown = h("p", { class: "note", id: "team-shown", role: "status" });
+  let page = data.roleHolders.pageInfo;
+  // past the first page: the next one appended on request (keyset cursor), never all at once
+  const more = h("button", { type: "button", class: "secondary", id: "team-more", onclick: async () => {
+    more.disabled = true;
+    try {
+      const next = (await graphql(QUERY, { unit, after: page.endCursor })).roleHolders;
+      body.append(...next.edges.map((e) => row(e.node)));
+      page = next.pageInfo;
+      count();
+    } catch (error) {
+      if (error.code !== "UNAUTHENTICATED") showError(error, null, shown);
+    } finally {
+      more.disabled = false;
+    }
+  } }, t("team.more"));
+  const count = () => { shown.textContent = t("team.shown", { n: num(body.children.length), total: num(total) }); more.hidden = !page.hasNextPage; };
+  count();
+  fill(listBox, holders.length ? [h("div", { class: "table-wrap" }, h("table", { class: "team" },
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("team.user")), h("th", { scope: "col" }, t("team.role")), h("th", { scope: "col" }, t("campaign.unit")), h("th", { scope: "col" }, ""))),
-    h("tbody", {}, holders.map((r) => h("tr", {},
-      h("th", { scope: "row" }, r.userName, h("small", { class: "code" }, r.userId)),
-      h("td", { "data-label": t("team.role") }, label("role", r.assignment.role)),
-      h("td", { "data-label": t("campaign.unit") }, nameOf(r.assignment.unit), " ", h("small", {}, r.assignment.unit.code)),
-      h("td", { class: "act" }, r.userId === session.me.id ? "" : h("button", { type: "button", class: "secondary small",
-        onclick: (event) => revoke(event.target, r, listBox, view, unit) }, t("team.revoke")))))))) : empty(t("team.none")));
+    body)), page.hasNextPage ? shown : null, more] : empty(t("team.none")));
   fill(main, h("h1", {}, t("team.title")), message ? h("p", { class: "notice ok", role: "status" }, message) : null, pick,
     grantForm(view, unit), h("h2", {}, t("team.holders"), " ", h("small", {}, `(${num(data.roleHolders.totalCount)})`)), listBox);
 }
@@ -49,7 +71,7 @@ async function revoke(button, holder, box, view, unit) {
     if (error.code !== "UNAUTHENTICATED") {
       const note = h("div");
       box.prepend(note);
-      showError(error, null, note, refusals());
+      refused(error, null, note);
     }
   }
 }
@@ -57,6 +79,20 @@ async function revoke(button, holder, box, view, unit) {
 /** The grant rules' refusals in words (service.md: grantRole / revokeRole). */
 function refusals() {
   return { NOT_FOUND: t("team.notFound"), FORBIDDEN: t("team.forbidden"), BAD_USER_INPUT: t("team.badInput") };
+}
+
+/** The server's sentences (resolvers/roles.py) name role codes in English: the two that do, in
+ * words of the viewer's language; any other refusal in its code's general words only. */
+const REASONS = [
+  [/^(\w+) may only be assigned at level (\w+)$/, (m) => t("team.onlyAtLevel", { role: label("role", m[1]), level: label("level", m[2]) })],
+  [/lower rank than your own \((\w+) is not\)/, (m) => t("team.lowerRank", { role: label("role", m[1]) })],
+];
+
+function refused(error, form, box) {
+  let reason = null;
+  for (const [pattern, words] of REASONS) { const m = pattern.exec(error.message); if (m) reason = words(m); }
+  showError(Object.assign(Object.create(Object.getPrototypeOf(error)), error, { message: "" }), form, box,
+    reason ? { [error.code]: reason } : refusals());
 }
 
 function done(view, unit, message) {
@@ -82,7 +118,7 @@ function grantForm(view, unit) {
       const made = (await graphql(GRANT, { userId: values.userId.trim(), role: values.role, unit: values.unit.trim() })).grantRole;
       done(view, unit, t("team.granted", { role: label("role", made.role), user: values.userId.trim(), unit: made.unit.code }));
     } catch (error) {
-      if (error.code !== "UNAUTHENTICATED") showError(error, form, box, refusals());
+      if (error.code !== "UNAUTHENTICATED") refused(error, form, box);
     }
   });
   return form;
