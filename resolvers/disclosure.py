@@ -165,6 +165,13 @@ class _Search:
         self.keys = keys
         self.suppressed = suppressed
         self.need = min_cell - 1
+        # key -> the booths with a nonzero cell there: a rare key (the reason a search climbs to
+        # a district or the state) is tried against its few holders, not against every booth.
+        booths = set(units.leaves.get(None, ()))
+        self.holders: dict[Key, list[Unit]] = {}
+        for (unit, key), count in counts.items():
+            if count > 0 and unit in booths:
+                self.holders.setdefault(key, []).append(unit)
 
     def best_support(self, cell: Cell) -> list[Cell] | None:
         """The support of the best certificate protecting `cell`: lowest common ancestors first
@@ -186,6 +193,13 @@ class _Search:
         return None
 
     def _best_at(self, u: Unit, k: Key, a: Unit | None, lk: Key | None, i: int, j: int) -> tuple[Any, ...] | None:
+        """The best certificate whose LCAs are `a` (units) and `lk` (keys): (rank, support).
+
+        Candidates are tried in the order b1, k1, k2, b2 and at most CANDIDATE_CAP of them (every
+        b2 counts, usable or not). A candidate's newly suppressed cells are counted without
+        building its support: (P1 x Q) is the same for every b2 of one (b1, k1, k2), and a unit's
+        row over Q is remembered for the call (the pattern changes only between searches); the
+        support is built once, for the winner."""
         n = self.counts.get
         units, keys = self.units, self.keys
         cu = units.chain[u][i]  # the child of `a` on the way to u
@@ -199,40 +213,103 @@ class _Search:
         else:
             b2s = [b for b in units.leaves.get(a, ()) if b not in inside_u]
         k2s = [x for x in keys.leaves.get(lk, ()) if x not in inside_k]
-        best: tuple[Any, ...] | None = None
+        need, suppressed = self.need, self.suppressed
+        rows: dict[tuple[Unit, Key, Key], int] = {}  # (unit, k1, k2) -> its unsuppressed cells over Q
+
+        def fresh(p: tuple[Unit, ...], q: tuple[Key, ...], k1: Key, k2: Key) -> int:
+            total = 0
+            for x in p:
+                found = rows.get((x, k1, k2))
+                if found is None:
+                    found = rows[(x, k1, k2)] = sum(1 for y in q if (x, y) not in suppressed)
+                total += found
+            return total
+
+        best_rank: tuple[Any, ...] | None = None
+        best_args: tuple[Any, ...] = ()
         tried = 0
         for b1 in units.leaves.get(u, ()):
+            p1 = units.path(b1, a)
             for k1 in keys.leaves.get(k, ()):
                 n11 = n((b1, k1), 0)
                 if n11 <= 0:
                     continue
+                q1 = keys.path(k1, lk)
                 for k2 in k2s:
                     n12 = n((b1, k2), 0)
                     if n12 <= 0:
                         continue
-                    for b2 in b2s:
-                        tried += 1
-                        if tried > CANDIDATE_CAP:
-                            return best
+                    room = CANDIDATE_CAP - tried
+                    if b2s and room <= 0:
+                        return self._found(best_rank, best_args, cu, ck, a, lk)
+                    batch = b2s if len(b2s) <= room else b2s[:room]
+                    tried += len(batch)
+                    q = q1 + keys.path(k2, lk)
+                    base = fresh(p1, q, k1, k2)
+                    # new >= base for every b2: a batch that cannot beat the best is skipped
+                    partners = (
+                        ()
+                        if best_rank is not None and base > best_rank[0]
+                        else self._partners(b2s, batch, a, cu, k1, k2)
+                    )
+                    for b2 in partners:
                         if b2 is None:
                             width = n11 + n12
+                            new = base
                         else:
-                            n21, n22 = n((b2, k1), 0), n((b2, k2), 0)
-                            if n21 <= 0 or n22 <= 0:
+                            n21 = n((b2, k1), 0)
+                            if n21 <= 0:
+                                continue
+                            n22 = n((b2, k2), 0)
+                            if n22 <= 0:
                                 continue
                             width = min(n12, n21) + min(n11, n22)
-                        if width < self.need:
+                            if width < need:
+                                continue
+                            new = base + fresh(units.path(b2, a), q, k1, k2)
+                        if width < need:
                             continue
-                        support = self._support(b1, b2, k1, k2, cu, ck, a, lk)
                         if self.floors:
                             width = self._room(b1, b2, k1, k2, a, lk)
-                            if width < self.need:
+                            if width < need:
                                 continue
-                        new = sum(1 for c in support if c not in self.suppressed)
+                        if best_rank is not None and new > best_rank[0]:
+                            continue
                         rank = (new, -width, b1, "" if b2 is None else b2, str(k1), str(k2))
-                        if best is None or rank < best[0]:
-                            best = (rank, support)
-        return best
+                        if best_rank is None or rank < best_rank:
+                            best_rank, best_args = rank, (b1, b2, k1, k2)
+                    if len(batch) < len(b2s):  # the cap falls inside this batch
+                        return self._found(best_rank, best_args, cu, ck, a, lk)
+        return self._found(best_rank, best_args, cu, ck, a, lk)
+
+    def _partners(
+        self, b2s: list[Unit | None], batch: list[Unit | None], a: Unit | None, cu: Unit, k1: Key, k2: Key
+    ) -> list[Unit | None]:
+        """The b2s of `batch` that may hold both k1 and k2 (a superset; the caller checks the
+        counts). Which ones are looked at never changes the result, only the time: a candidate's
+        rank is unique, and the best is the least rank. When the batch is all of `b2s`, a b2 is any
+        booth under `a` and not under `cu`, so the holders of the rarer key are enough."""
+        if len(batch) < len(b2s):  # the cap falls inside: positions count, take them as they are
+            return batch
+        h1, h2 = self.holders.get(k1, ()), self.holders.get(k2, ())
+        rare = h1 if len(h1) <= len(h2) else h2
+        if len(rare) >= len(batch):
+            return batch
+        chain = self.units.chain
+        out: list[Unit | None] = [None] if batch and batch[0] is None else []
+        for b in rare:
+            up = chain[b]
+            if (a is None or a in up) and cu not in up:
+                out.append(b)
+        return out
+
+    def _found(
+        self, rank: tuple[Any, ...] | None, args: tuple[Any, ...], cu: Unit, ck: Key, a: Unit | None, lk: Key | None
+    ) -> tuple[Any, ...] | None:
+        if rank is None:
+            return None
+        b1, b2, k1, k2 = args
+        return (rank, self._support(b1, b2, k1, k2, cu, ck, a, lk))
 
     def _room(self, b1: Unit, b2: Unit | None, k1: Key, k2: Key, a: Unit | None, lk: Key | None) -> int:
         """The width of a certificate's range when cells are known to be at least their floors:

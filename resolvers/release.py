@@ -71,48 +71,70 @@ async def release_due(conn: asyncpg.Connection, *, min_cell: int) -> ReleaseRepo
 
 async def _release(conn: asyncpg.Connection, booth_ids: Sequence[int] | None, min_cell: int) -> ReleaseReport:
     started = time.perf_counter()
-    report = ReleaseReport()
     if booth_ids is None:
         booth_ids = await conn.fetchval("select coalesce(array_agg(id), '{}') from units where level = 'BOOTH'")
-    report.booths = len(booth_ids)
-    await conn.execute("delete from released_cells where unit_id = any($1::int[])", booth_ids)
-    await conn.execute(
-        "insert into released_cells (unit_id, dim, key, n, suppressed) "
-        "select unit_id, dim, key, n, false from unit_rollups "
+    await conn.execute("delete from release_changes where booth_id = any($1::int[])", booth_ids)
+    tree = await _unit_tree(conn)
+    # The booths' cells as they are released now: the live counts of the booths due, the last
+    # release's of every other booth. Every released cell is written again below, so the due
+    # booths' counts need not pass through released_cells first.
+    rows = await conn.fetch(
+        "select c.unit_id, c.dim, c.key, c.n from released_cells c join units u on u.id = c.unit_id "
+        "where u.level = 'BOOTH' and c.unit_id not in (select unnest($1::int[])) "
+        "union all "
+        "select unit_id, dim, key, n from unit_rollups "
         "where unit_id = any($1::int[]) and dim = any($2::text[]) and n > 0",
         booth_ids,
         list(SENSITIVE_DIMS),
     )
-    await conn.execute("delete from release_changes where booth_id = any($1::int[])", booth_ids)
+    # Seconds of pure Python at scale: in a thread, so a serving worker's loop keeps turning.
+    patterns = await asyncio.to_thread(_decide, tree, rows, min_cell)
+    return await _store(conn, tree, patterns, len(booth_ids), min_cell, started)
 
+
+@dataclass(slots=True)
+class _UnitTree:
+    code_of: dict[int, str]
+    id_of: dict[str, int]
+    parent: dict[str, str | None]
+
+
+async def _unit_tree(conn: asyncpg.Connection) -> _UnitTree:
     units = await conn.fetch(
         "select u.id, u.code, p.code as parent from units u left join units p on p.id = u.parent_id"
     )
-    code_of = {r["id"]: r["code"] for r in units}
-    id_of = {r["code"]: r["id"] for r in units}
-    unit_parent = {r["code"]: r["parent"] for r in units}
+    return _UnitTree(
+        {r["id"]: r["code"] for r in units},
+        {r["code"]: r["id"] for r in units},
+        {r["code"]: r["parent"] for r in units},
+    )
+
+
+def _decide(tree: _UnitTree, rows: Sequence[asyncpg.Record], min_cell: int) -> list[Pattern]:
+    """The patterns of the two tables from the booths' rows (unit_id, dim, key, n). Pure."""
     caste: dict[Cell, int] = {}
     economic: dict[Cell, int] = {}
-    rows = await conn.fetch(
-        "select c.unit_id, c.dim, c.key, c.n from released_cells c join units u on u.id = c.unit_id "
-        "where u.level = 'BOOTH'"
-    )
+    code_of = tree.code_of
     for r in rows:
         table = economic if r["dim"] == "economic_status" else caste
         table[(code_of[r["unit_id"]], (r["dim"], r["key"]))] = r["n"]
-    # Seconds of pure Python at scale: in a thread, so a serving worker's loop keeps turning.
-    patterns = [
-        await asyncio.to_thread(
-            protect, unit_parent=unit_parent, key_parent=caste_key_tree(caste), booth_counts=caste, min_cell=min_cell
-        ),
-        await asyncio.to_thread(
-            protect,
-            unit_parent=unit_parent,
+    return [
+        protect(unit_parent=tree.parent, key_parent=caste_key_tree(caste), booth_counts=caste, min_cell=min_cell),
+        protect(
+            unit_parent=tree.parent,
             key_parent={k: None for _, k in economic},
             booth_counts=economic,
             min_cell=min_cell,
         ),
     ]
+
+
+async def _store(
+    conn: asyncpg.Connection, tree: _UnitTree, patterns: list[Pattern], booths: int, min_cell: int, started: float
+) -> ReleaseReport:
+    """Every released cell written again, and the release noted in stats_release."""
+    report = ReleaseReport(booths=booths)
+    id_of = tree.id_of
     records = [
         (id_of[unit], dim, key, n, (unit, (dim, key)) in p.suppressed)
         for p in patterns
@@ -143,6 +165,56 @@ async def _release(conn: asyncpg.Connection, booth_ids: Sequence[int] | None, mi
     return report
 
 
+@dataclass(slots=True)
+class EarlyRelease:
+    """A first release whose search already runs (`start_first_release`)."""
+
+    tree: _UnitTree
+    booths: int
+    min_cell: int
+    started: float
+    search: asyncio.Future[list[Pattern]]
+
+
+async def start_first_release(conn: asyncpg.Connection) -> EarlyRelease | None:
+    """A first import's release, begun as soon as its voters are written: the booth counts of the
+    sensitive dims read from voters (what refresh_rollups will write into unit_rollups, and the
+    first release would read back from there: nothing later in an import changes those fields),
+    and the search started in a thread, while PostgreSQL goes on with the beneficiaries and the
+    recount. `finish_first_release` writes it. None when a release was made already (the import
+    then releases its booths at the end, as before)."""
+    if await conn.fetchval("select exists (select from stats_release)"):
+        return None
+    started = time.perf_counter()
+    min_cell = get_settings().min_cell_size
+    booths = await conn.fetchval("select count(*) from units where level = 'BOOTH'")
+    tree = await _unit_tree(conn)
+    # One scan, a grouping set per dim; in a set only its own column is not NULL by grouping.
+    rows = await conn.fetch(
+        """select booth_id as unit_id,
+                  case grouping(caste_category, caste, economic_status)
+                      when 3 then 'caste_category' when 5 then 'caste' else 'economic_status' end as dim,
+                  coalesce(caste_category, caste, economic_status) as key,
+                  count(*) as n
+           from voters
+           group by grouping sets ((booth_id, caste_category), (booth_id, caste), (booth_id, economic_status))
+           having coalesce(caste_category, caste, economic_status) is not null"""
+    )
+    search = asyncio.ensure_future(asyncio.to_thread(_decide, tree, rows, min_cell))
+    return EarlyRelease(tree, booths, min_cell, started, search)
+
+
+async def finish_first_release(conn: asyncpg.Connection, early: EarlyRelease) -> ReleaseReport:
+    """Wait for the search of `start_first_release` and store it: what `release(conn)` of every
+    booth would have stored at this point (tests/test_transfer_release_early.py)."""
+    patterns = await early.search
+    async with conn.transaction():
+        await conn.execute("select pg_advisory_xact_lock($1)", RELEASE_LOCK)
+        await conn.execute("set local statement_timeout = 0")
+        await conn.execute("delete from release_changes")
+        return await _store(conn, early.tree, patterns, early.booths, early.min_cell, early.started)
+
+
 def caste_key_tree(counts: dict[Cell, int]) -> dict[tuple[str, str], tuple[str, str] | None]:
     """TOTAL -> category -> castes. A caste's category is its code's prefix before '-' (`OBC-03`
     is OBC); a caste whose prefix is no category seen in the data is a group of its own, directly
@@ -158,4 +230,13 @@ def caste_key_tree(counts: dict[Cell, int]) -> dict[tuple[str, str], tuple[str, 
     return tree
 
 
-__all__ = ["Pattern", "ReleaseReport", "release", "release_due", "caste_key_tree"]
+__all__ = [
+    "EarlyRelease",
+    "Pattern",
+    "ReleaseReport",
+    "caste_key_tree",
+    "finish_first_release",
+    "release",
+    "release_due",
+    "start_first_release",
+]

@@ -29,7 +29,7 @@ from typing import TypeAlias
 import asyncpg
 
 from core.errors import BadUserInput, BoothgraphError, CsvImportError
-from resolvers.release import release
+from resolvers.release import EarlyRelease, finish_first_release, release, start_first_release
 from transfer import spec
 from transfer.bulk import BULK_ROWS, estimated_rows, is_superuser, local_settings, without_row_triggers
 from transfer.checks import check_cells, check_unique
@@ -151,7 +151,18 @@ async def _load(
     if before_write is not None:
         await before_write(conn)
     superuser = await is_superuser(conn)
-    booths, extra = await _write(conn, folder, staged, scope, report, bar, fresh, direct, superuser, user_id)
+    early: list[EarlyRelease] = []
+
+    async def voters_written() -> None:
+        # A first release's search needs only the voters: it runs in a thread beside the
+        # beneficiaries and the recount, which are PostgreSQL's work (resolvers.release).
+        started = await start_first_release(conn)
+        if started is not None:
+            early.append(started)
+
+    booths, extra = await _write(
+        conn, folder, staged, scope, report, bar, fresh, direct, superuser, user_id, voters_written
+    )
     if scope.deferred is not None:
         raise scope.deferred
     if "voters.csv" in staged or direct:
@@ -166,8 +177,11 @@ async def _load(
             await conn.execute("select refresh_rollups($1::int[], $2::int[])", sorted(booths), sorted(extra))
         bar.step("releasing statistics")
         # The released layer takes every booth the import touched (all of them the first time).
-        first = not await conn.fetchval("select exists (select from stats_release)")
-        await release(conn, booth_ids=None if first else sorted(booths))
+        if early:
+            await finish_first_release(conn, early[0])
+        else:
+            first = not await conn.fetchval("select exists (select from stats_release)")
+            await release(conn, booth_ids=None if first else sorted(booths))
     report.touched_booth_ids = sorted(booths)
     report.touched_unit_ids = sorted(scope.touched | extra)
     bar.step("audit")
@@ -188,9 +202,11 @@ async def _write(
     direct: bool,
     superuser: bool,
     user_id: str,
+    voters_written: Callable[[], Awaitable[None]],
 ) -> tuple[set[int], set[int]]:
     """Upsert file by file; returns (booths to recount, extra units to recount above).
-    `superuser`: large writes may skip the row triggers (bulk.without_row_triggers)."""
+    `superuser`: large writes may skip the row triggers (bulk.without_row_triggers).
+    `voters_written`: called once voters.csv is written, before the beneficiaries."""
     booths: set[int] = set()
     extra: set[int] = set()
     # The voters table was empty: every voter a beneficiary can name is this file's, whose
@@ -238,6 +254,8 @@ async def _write(
         booths |= written.booths
         if written.inserted + written.updated >= BULK_ROWS:
             await conn.execute("analyze voters")
+    if direct or "voters.csv" in staged:
+        await voters_written()
     if st := staged.get("beneficiaries.csv"):
         bar.step("writing beneficiaries")
         bulk = st.rows >= BULK_ROWS
