@@ -12,7 +12,7 @@ Most house numbers are plain digits without a leading zero ("37"), which the rul
 as they are: those skip the two regular expressions. Every other value goes through them as before.
 
 Revision ID: 0010
-Revises: 0011 (0009 as given)
+Revises: 0009
 Create Date: 2026-12-06
 """
 
@@ -21,7 +21,7 @@ import importlib
 from migrations.sql import run_script
 
 revision = "0010"
-down_revision = "0011"  # 0009 as given; chained after main's head (0011) at the merge (the lead re-chains)
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -14,14 +14,14 @@ earlier, `key:<prefix>` when an API key is revoked, so open subscriptions of tha
 (`boothgraph_assignments` from 0001 already announces role changes by user id.)
 
 Revision ID: 0011
-Revises: 0012
+Revises: 0010
 Create Date: 2026-12-06
 """
 
 from migrations.sql import run_script
 
 revision = "0011"
-down_revision = "0012"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -11,14 +11,14 @@ time) and cost an index entry per mark. bench/README.md, "CPU per marking batch"
 measurements.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-06
 """
 
 from migrations.sql import run_script
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
