@@ -176,7 +176,7 @@ async def main() -> int:
             rate = voters / seconds
             print(f"{step:50} {seconds:8.2f} {rate:10,.0f} {rate / yardstick:7.2f}x")
         print(f"\nthe floor's parts (s): COPY {floor[0]:.2f}, primary and EPIC keys {floor[1]:.2f},"
-              f" the read path's five indexes {floor[2]:.2f}")  # fmt: skip
+              f" every other index of voters {floor[2]:.2f}")  # fmt: skip
         print("phases of the first import (s):", ", ".join(f"{k} {v:.2f}" for k, v in phases1.items() if v >= 0.05))
         print("phases of the second import (s):", ", ".join(f"{k} {v:.2f}" for k, v in phases2.items() if v >= 0.05))
         print("rows written, first import:", rows1)

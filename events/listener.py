@@ -22,6 +22,7 @@ log = logging.getLogger("boothgraph.events")
 
 FIRST_BACKOFF_S = 0.1
 CHECK_S = 10.0
+CONNECT_TIMEOUT_S = 10.0  # a connect that hangs (a black-holed host) is retried, not waited on for a minute
 
 
 class Listener:
@@ -47,11 +48,16 @@ class Listener:
         self.connections_made = 0  # for tests and /metrics-style checks: 2 or more = reconnected
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
+        # close() sets it as well as cancelling: a cancellation can be swallowed on its way
+        # through asyncpg's connect or wait_for (seen: a lifespan shutdown waiting forever on a
+        # listener retrying an unreachable database), and the loop must end all the same.
+        self._stop = asyncio.Event()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="events-listener")
 
     async def close(self) -> None:
+        self._stop.set()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -64,13 +70,15 @@ class Listener:
 
     async def _run(self) -> None:
         backoff = FIRST_BACKOFF_S
-        while True:
+        while not self._stop.is_set():
             lost = asyncio.Event()
             try:
-                conn = await asyncpg.connect(self.dsn, statement_cache_size=self.statement_cache_size)
+                conn = await asyncpg.connect(
+                    self.dsn, statement_cache_size=self.statement_cache_size, timeout=CONNECT_TIMEOUT_S
+                )
             except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
                 log.warning("events: cannot LISTEN (%s); trying again in %.1f s", type(exc).__name__, backoff)
-                await asyncio.sleep(backoff)
+                await self._pause(backoff)
                 backoff = min(backoff * 2, self.backoff_max_s)
                 continue
             self._conn = conn
@@ -84,7 +92,7 @@ class Listener:
                     self.on_gap()
                 self.connected.set()
                 backoff = FIRST_BACKOFF_S
-                while not lost.is_set():
+                while not lost.is_set() and not self._stop.is_set():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(lost.wait(), self.check_s)
                     if not lost.is_set():
@@ -95,5 +103,10 @@ class Listener:
                 self.connected.clear()
                 if not conn.is_closed():
                     conn.terminate()
-            await asyncio.sleep(backoff)
+            await self._pause(backoff)
             backoff = min(backoff * 2, self.backoff_max_s)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep before trying again, cut short by close()."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
