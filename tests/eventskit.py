@@ -10,28 +10,23 @@ import contextlib
 import datetime as dt
 import itertools
 import json
-import os
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from core.clock import SYSTEM_CLOCK, Clock
 from server import create_app
-from tests.serverkit import SECRET, as_app_role, free_port, running_server, settings_for, token
+from tests.serverkit import as_app_role, running_server, settings_for, token
+from tests.serverkit import serve_process as serve_node
 
 PROTOCOL = "graphql-transport-ws"
-ROOT = Path(__file__).resolve().parent.parent
-BOOTHGRAPH = Path(sys.executable).parent / "boothgraph"
 WAIT_S = 15.0  # the longest any test waits for a message it expects (never a measured time)
 
 
@@ -61,43 +56,11 @@ async def node(database_url: str, *, roles: dict[str, str] | None = None, clock:
         yield Node(url, app)
 
 
-@contextlib.contextmanager
-def serve_process(roles: dict[str, str], tmp: Path, **env: str) -> Iterator[str]:
-    """`boothgraph serve` in a process of its own (a second node); yields its base URL."""
-    port = free_port()
-    environment = {
-        **os.environ,
-        "DATABASE_URL": roles["database_url"],
-        "MIGRATION_DATABASE_URL": roles["migration_database_url"],
-        "JWT_SECRET": SECRET,
-        "DATA_DIR": str(tmp),
-        "STATS_RELEASE_INTERVAL_S": "0",
-        **env,
-    }
-    log_path = tmp / f"node-{port}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(BOOTHGRAPH), "serve", "--port", str(port)], cwd=ROOT, env=environment, stdout=log, stderr=log
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"node did not start:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.2)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+def serve_process(roles: dict[str, str], tmp: Path, **env: str) -> contextlib.AbstractContextManager[str]:
+    """`boothgraph serve` in a process of its own (a second node) as the app role; yields its base URL."""
+    return serve_node(
+        tmp, DATABASE_URL=roles["database_url"], MIGRATION_DATABASE_URL=roles["migration_database_url"], **env
+    )
 
 
 async def until(check: Callable[[], bool], what: str) -> None:

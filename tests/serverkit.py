@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -213,3 +217,39 @@ def running_server(app: Any, **config: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOTHGRAPH = Path(sys.executable).parent / "boothgraph"
+
+
+@contextlib.contextmanager
+def serve_process(tmp: Path, **env: str) -> Iterator[str]:
+    """`boothgraph serve` in a process of its own (another node), with JWT_SECRET, DATA_DIR=tmp,
+    no periodic release and `env` over the environment; yields its base URL once /readyz answers."""
+    port = free_port()
+    environment = {**os.environ, "JWT_SECRET": SECRET, "DATA_DIR": str(tmp), "STATS_RELEASE_INTERVAL_S": "0", **env}
+    log_path = tmp / f"node-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(BOOTHGRAPH), "serve", "--port", str(port)], cwd=ROOT, env=environment, stdout=log, stderr=log
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"node did not start:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.2)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -8,9 +8,7 @@ import asyncio
 import contextlib
 import os
 import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -18,49 +16,12 @@ import httpx
 from policies.engine import POLICY_DIR
 from tests.pgpair import PgPair
 from tests.scalekit import GRANT, REVOKE, UNITS, make_database, scale_client
-from tests.serverkit import SECRET, bearer, free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-BOOTHGRAPH = Path(sys.executable).parent / "boothgraph"
+from tests.serverkit import BOOTHGRAPH, ROOT, SECRET, bearer, serve_process
 
 
-@contextlib.contextmanager
-def node(primary_url: str, standby_url: str, tmp: Path) -> Iterator[str]:
-    """`boothgraph serve` in a process of its own; yields its base URL."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": primary_url,
-        "READ_DATABASE_URL": standby_url,
-        "JWT_SECRET": SECRET,
-        "DATA_DIR": str(tmp),
-        "STATS_RELEASE_INTERVAL_S": "0",
-        "REPLICA_CHECK_S": "0.2",
-    }
-    log = (tmp / f"node-{port}.log").open("wb")
-    process = subprocess.Popen(
-        [str(BOOTHGRAPH), "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"node did not start:\n{(tmp / f'node-{port}.log').read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+def node(primary_url: str, standby_url: str, tmp: Path) -> contextlib.AbstractContextManager[str]:
+    """`boothgraph serve` in a process of its own, reading from the standby; yields its base URL."""
+    return serve_process(tmp, DATABASE_URL=primary_url, READ_DATABASE_URL=standby_url, REPLICA_CHECK_S="0.2")
 
 
 @contextlib.asynccontextmanager
