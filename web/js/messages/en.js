@@ -321,6 +321,7 @@ export default {
   "election.markDo": "Mark as voted",
   "election.noneChosen": "Choose at least one serial.",
   "election.marked": "Marked {n} as voted. Already marked: {already}. Not on the roll: {unknown}.",
+  "election.markedAll": "Marked {n} as voted. Already marked: {already}.",
   "election.undo": "Undo this batch",
   "election.undone": "Undone: {n}. Too old to undo: {expired}.",
   "election.turnout": "Turnout",

@@ -321,6 +321,7 @@ export default {
   "election.markDo": "मतदान हुआ दर्ज करें",
   "election.noneChosen": "कम से कम एक क्रमांक चुनें।",
   "election.marked": "{n} का मतदान दर्ज हुआ। पहले से दर्ज: {already}। सूची में नहीं: {unknown}।",
+  "election.markedAll": "{n} का मतदान दर्ज हुआ। पहले से दर्ज: {already}।",
   "election.undo": "यह बैच वापस लें",
   "election.undone": "वापस: {n}। समय बीत चुका: {expired}।",
   "election.turnout": "मतदान",

@@ -88,7 +88,8 @@ function doneNotice(done) {
   const [marked, already, unknown] = done.split("/");
   const last = sessionStorage.getItem(LAST);
   const out = h("div", { class: "notice ok", role: "status", id: "mark-done" },
-    h("p", {}, t("election.marked", { n: num(+marked), already: num(+already), unknown: unknown.split(" ").join(", ") || "—" })));
+    h("p", {}, unknown ? t("election.marked", { n: num(+marked), already: num(+already), unknown: unknown.split(" ").join(", ") })
+      : t("election.markedAll", { n: num(+marked), already: num(+already) })));
   if (last) out.append(h("button", { type: "button", class: "secondary", id: "undo-batch", onclick: async (e) => {
     e.currentTarget.disabled = true;
     try {
