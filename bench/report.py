@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Markdown report from the JSON lines that bench/run.sh collects (driver.py, persisted_driver.py
-and limit.py lines, labels "boothgraph:Qn", "persisted:Qn", "peer:Qn", "limit:Qn"):
+and limit.py lines, labels "boothgraph:Qn", "persisted:Qn", "peer:Qn", "limit:Qn"; sql_floor.py's
+"sql:Qn" and `{ __typename }` as "floor:TYPENAME" and "boothgraph:TYPENAME"):
 
     python3 bench/report.py RESULTS.jsonl --meta META.json [--checks CHECKS.txt] > RESULTS.md
 
 Per operation and target: the median run by req/s (with that run's p50/p99) and [min-max] req/s
 over the runs; then boothgraph/peer and boothgraph/limit from the median req/s; then boothgraph's
 persisted operations against the peer: req/s ratio and p99 ratio (issue 18 §2's target: Q1, Q2
-and Q4 at >= 3x the peer's req/s with p99 at most a third of the peer's). META.json holds
+and Q4 at >= 3x the peer's req/s with p99 at most a third of the peer's), and the ceiling that
+target is held against (ceiling_table). META.json holds
 the machine and software facts that run.sh gathered. Standard library only.
 """
 
@@ -68,6 +70,43 @@ def persisted_table(res: dict[tuple[str, str], list[dict]]) -> list[str]:
     return out
 
 
+def ceiling_table(res: dict[tuple[str, str], list[dict]]) -> list[str]:
+    """Issue 18 §2's target beside what bounds it: `{ __typename }` on the bare stack (strawberry +
+    Starlette + uvicorn: bench/framework_floor.py) and on boothgraph (auth, the viewer's roles read
+    from the database, middleware, the GraphQL view: all the work every request does), and the
+    operation's own statements replayed without a server (bench/sql_floor.py)."""
+    floor, least = res.get(("floor", "TYPENAME")), res.get(("boothgraph", "TYPENAME"))
+    if not floor and not least:
+        return []
+
+    def rps(runs: list[dict] | None) -> str:
+        return f"{median_run(runs)[0]['rps']:.0f}" if runs else "-"
+
+    out = [
+        "",
+        "### The ceiling of issue 18 §2's target",
+        "",
+        "Same runs, median req/s. `{ __typename }` asks nothing of the data: on the bare stack "
+        f"(strawberry + Starlette + uvicorn, nothing of ours) {rps(floor)} req/s; on boothgraph, with "
+        f"everything every request does (token, the viewer's roles read from the database, middleware, "
+        f"the GraphQL view), {rps(least)} req/s. No operation is served faster than its server answers "
+        "`{ __typename }`. The SQL column replays the operation's own statements (the viewer's read "
+        "included) over asyncpg in one process with no server.",
+        "",
+        "| op | 3x the peer (target) | persisted req/s | boothgraph `{ __typename }` | bare stack `{ __typename }` "
+        "| its SQL alone |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for op in PERSISTED_TARGET:
+        peer = res.get(("peer", op))
+        target = f"{3 * median_run(peer)[0]['rps']:.0f}" if peer else "-"
+        out.append(
+            f"| {NAMES[op]} | {target} | {rps(res.get((PERSISTED, op)))} | {rps(least)} | {rps(floor)} "
+            f"| {rps(res.get(('sql', op)))} |"
+        )
+    return out
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("results")
@@ -98,6 +137,8 @@ def main() -> int:
     head += " boothgraph/peer | boothgraph/limit |"
     out += [head, "|---|" + "---:|" * (3 * len(TARGETS) + 2)]
     for op, name in NAMES.items():
+        if not any(res.get((t, op)) for t in TARGETS):
+            continue
         cells, rates = [], {}
         for t in TARGETS:
             if res.get((t, op)):
@@ -114,6 +155,7 @@ def main() -> int:
         out.append(f"| {name} |" + "".join(cells) + "".join(ratios))
     if any(t == PERSISTED for t, _ in res):
         out += persisted_table(res)
+    out += ceiling_table(res)
     errors = {f"{t}:{op}": sum(r["errors"] for r in rs) for (t, op), rs in res.items()}
     bad = {k: v for k, v in errors.items() if v}
     out += ["", f"Errors (non-200 or `errors` in the body): {bad if bad else 'none'}.", ""]

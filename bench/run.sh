@@ -16,12 +16,15 @@
 # 6. RUNS times: the peer (driver.py over queries/peer), the limit (limit.py), boothgraph
 #    (driver.py over queries/boothgraph + bench/queries/q5_state_dashboard.graphql), and the same
 #    five as persisted operations (registered with `boothgraph operations register` after the
-#    checks; bench/persisted_driver.py sends the hash alone);
+#    checks; bench/persisted_driver.py sends the hash alone); then the ceiling of issue 18 §2:
+#    `{ __typename }` on bench/framework_floor.py (strawberry + Starlette + uvicorn, nothing of
+#    ours, on FLOOR_PORT) and on boothgraph, and bench/sql_floor.py (Q1, Q2, Q4's statements
+#    replayed over asyncpg, no server);
 # 7. writes bench/results/<preset>-<date>.md (bench/report.py) and .jsonl.
 # Both servers are stopped at the end; the PostgreSQL cluster keeps running (/tmp/peer/pg.sh stop).
 #
 # Knobs (env): RUNS N C WARMUP (or the flags), PEER_WORKERS (node processes, default 2),
-# BG_WORKERS (default 2), PEER_PORT (5055), BG_PORT (8000), SCRATCH (/tmp/peer), DATA (/tmp/bg-<preset>),
+# BG_WORKERS (default 2), PEER_PORT (5055), BG_PORT (8000), FLOOR_PORT (8200), SCRATCH (/tmp/peer), DATA (/tmp/bg-<preset>),
 # SHARED (../shared), JWT_SECRET (default: random), PGPORT (55432).
 set -euo pipefail
 
@@ -58,6 +61,8 @@ BG_PORT=${BG_PORT:-8000}
 export PGHOST=127.0.0.1 PGPORT=${PGPORT:-55432} PGUSER=postgres
 PEER_URL=http://127.0.0.1:$PEER_PORT/graphql
 BG_URL=http://127.0.0.1:$BG_PORT/graphql
+FLOOR_PORT=${FLOOR_PORT:-8200}
+FLOOR_URL=http://127.0.0.1:$FLOOR_PORT/graphql
 BG_DB=boothgraph
 BG=${BG_CMD:-$MAIN/.venv/bin/boothgraph}   # BG_CMD: another boothgraph executable
 WORK=$SCRATCH/work
@@ -147,7 +152,7 @@ stop_all() {
     done
 }
 trap stop_all EXIT
-for port in "$PEER_PORT" "$BG_PORT"; do
+for port in "$PEER_PORT" "$BG_PORT" "$FLOOR_PORT"; do
     ! curl -s -o /dev/null "http://127.0.0.1:$port/" || die "something already listens on port $port"
 done
 
@@ -155,6 +160,10 @@ log "starting PostGraphile ($PEER_WORKERS worker(s)) and boothgraph ($BG_WORKERS
 # setsid: each server in its own process group, so its workers are stopped with it.
 (cd "$SCRATCH" && exec setsid env WORKERS="$PEER_WORKERS" PORT="$PEER_PORT" ./run_peer.sh peer) \
     > "$WORK/postgraphile.log" 2>&1 &
+PIDS+=($!)
+# The design card's stack alone (strawberry + Starlette + uvicorn, nothing of ours): the ceiling row.
+(cd "$BG_CWD" && exec setsid "$MAIN/.venv/bin/python" "$BENCH/framework_floor.py" --port "$FLOOR_PORT" \
+    --workers "$BG_WORKERS") > "$WORK/framework_floor.log" 2>&1 &
 PIDS+=($!)
 (cd "$BG_CWD" && exec setsid env "${BG_ENV[@]}" "$BG" serve --host 127.0.0.1 --port "$BG_PORT" \
     --workers "$BG_WORKERS") > "$WORK/boothgraph.log" 2>&1 &
@@ -167,6 +176,7 @@ wait_for() {  # url what
     die "$2 did not come up on $1 (see $WORK/$2.log)"
 }
 wait_for "$PEER_URL" postgraphile
+wait_for "$FLOOR_URL" framework_floor
 curl -sf -o /dev/null "http://127.0.0.1:$BG_PORT/readyz" || true
 for _ in $(seq 240); do curl -sf -o /dev/null "http://127.0.0.1:$BG_PORT/readyz" && break; sleep 0.5; done
 curl -sf -o /dev/null "http://127.0.0.1:$BG_PORT/readyz" || die "boothgraph not ready (see $WORK/boothgraph.log)"
@@ -219,6 +229,10 @@ drive() {  # label url query-file qN
     python3 "$SCRATCH/driver.py" --url "$2" --token "$(cat "$WORK/$4.token")" --variables "@$WORK/$4.vars.json" \
         --query-file "$3" -n "$N" -c "$C" --warmup "$WARMUP" --label "$1"
 }
+sql_user() {  # the user each operation is asked as (scenario.json), for sql_floor.py
+    python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(s["dc_a"] if sys.argv[2] == "q2" else s["dp_a"])' \
+        "$WORK/scenario.json" "$1"
+}
 QS=(q1_booth_page q2_booth_scheme_page q3_district_stats q4_voter_by_epic)
 for run in $(seq "$RUNS"); do
     log "run $run of $RUNS: peer"
@@ -241,6 +255,16 @@ for run in $(seq "$RUNS"); do
         python3 "$BENCH/persisted_driver.py" --url "$BG_URL" --token "$(cat "$WORK/$n.token")" \
             --variables "@$WORK/$n.vars.json" --query-file "$q" -n "$N" -c "$C" --warmup "$WARMUP" \
             --label "persisted:${n^^}" | tag "$run" >> "$JSONL"
+    done
+    log "run $run of $RUNS: the ceiling (issue 18 §2): the bare stack, boothgraph's least request, its SQL alone"
+    drive "floor:TYPENAME" "$FLOOR_URL" "$BENCH/queries/typename.graphql" q4 | tag "$run" >> "$JSONL"
+    drive "boothgraph:TYPENAME" "$BG_URL" "$BENCH/queries/typename.graphql" q4 | tag "$run" >> "$JSONL"
+    for q in q1_booth_page q2_booth_scheme_page q4_voter_by_epic; do
+        n=${q%%_*}
+        (cd "$BG_CWD" && env "${BG_ENV[@]}" "$MAIN/.venv/bin/python" "$BENCH/sql_floor.py" \
+            --query-file "$SCRATCH/queries/boothgraph/$q.graphql" --variables "@$WORK/$n.vars.json" \
+            --user "$(sql_user "$n")" -n "$N" -c "$C" --warmup "$WARMUP" --label "${n^^}" 2>>"$WORK/sql_floor.log") |
+            tag "$run" >> "$JSONL"
     done
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)

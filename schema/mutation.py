@@ -23,7 +23,7 @@ from schema.elections import CampaignPurpose
 from schema.enums import CallOutcome, CasteCategory, ContactConsent, EconomicStatus, Level, Role
 from schema.outreach import campaign_from_row, id_of
 from schema.outreach_types import CallLog, Campaign
-from schema.relay import object_selection
+from schema.relay import selected_names
 from schema.units import UnitRef
 from schema.viewer import Assignment
 from schema.voters import Voter, VoterFilter, voter_from_record, want_for
@@ -95,7 +95,7 @@ def _pk(value: Any, kind: str, what: str) -> int:
 
 
 async def _voter(info: strawberry.Info, voter_id: int) -> Voter:
-    want = want_for(object_selection(info))
+    want = want_for(selected_names(info))
     return voter_from_record(await survey_resolvers.written_voter(info.context, voter_id, want))
 
 

@@ -32,7 +32,7 @@ from schema.outreach_types import (
     CampaignConnection,
     CampaignEdge,
 )
-from schema.relay import children, names, page_info
+from schema.relay import page_info, selected_names
 from schema.stats import Bucket, OutreachStats
 from schema.units import unit_from_row
 from schema.voters import Scheme, voter_from_record, want_for
@@ -81,14 +81,11 @@ async def progress_for(info: strawberry.Info, campaigns: Iterable[CampaignRow], 
 
 
 def _total_wanted(info: strawberry.Info) -> bool:
-    return "totalCount" in names(info.selected_fields)
+    return "totalCount" in selected_names(info)
 
 
-def _node_fields(info: strawberry.Info, *path: str) -> set[str]:
-    fields = children(children(info.selected_fields, "edges"), "node")
-    for name in path:
-        fields = children(fields, name)
-    return names(fields)
+def _node_fields(info: strawberry.Info, *path: str) -> frozenset[str]:
+    return selected_names(info, "edges", "node", *path)
 
 
 def id_of(value: Any, kind: str) -> int | None:
@@ -156,7 +153,7 @@ class OutreachQuery:
             info, (e.campaign for e in page.items), "progress" in _node_fields(info, "campaign")
         )
         pause = None
-        if "paused" in names(info.selected_fields):
+        if "paused" in selected_names(info):
             held = await outreach_resolvers.call_list_pause(info.context, campaign_id=pk)
             if held is not None:
                 pause = CallListPause(
@@ -165,7 +162,7 @@ class OutreachQuery:
                     poll_dates=[d.isoformat() for d in held.poll_dates],
                 )
         today = None
-        if "callsToday" in names(info.selected_fields):
+        if "callsToday" in selected_names(info):
             today = await outreach_resolvers.calls_today(info.context, campaign_id=pk)
         return CallAssignmentConnection(
             edges=[
@@ -205,16 +202,14 @@ async def resolve_node(info: strawberry.Info, kind: str, pk: int) -> Any:
         campaign = await outreach_resolvers.campaign_by_id(ctx, pk)
         if campaign is None:
             return None
-        progress = await progress_for(info, [campaign], "progress" in names(info.selected_fields))
+        progress = await progress_for(info, [campaign], "progress" in selected_names(info))
         return campaign_from_row(campaign, progress.get(campaign.id))
     if kind == "CallAssignment":
-        want_voter = want_for(names(children(info.selected_fields, "voter")))
+        want_voter = want_for(selected_names(info, "voter"))
         entry = await outreach_resolvers.call_assignment_by_id(ctx, pk, want_voter)
         if entry is None:
             return None
-        progress = await progress_for(
-            info, [entry.campaign], "progress" in names(children(info.selected_fields, "campaign"))
-        )
+        progress = await progress_for(info, [entry.campaign], "progress" in selected_names(info, "campaign"))
         return call_assignment_from_entry(entry, progress)
     if kind == "CallLog":  # the same visibility as Voter.calls
         row = await call_logs.call_log_by_id(ctx, pk)

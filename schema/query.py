@@ -17,7 +17,7 @@ from resolvers.units import unit_by_code, units_page
 from schema.enums import Level, VoterOrder
 from schema.loaders import scoped_unit_loader
 from schema.outreach import resolve_node
-from schema.relay import Node, connection_selection, object_selection
+from schema.relay import Node, connection_selection, selected_names
 from schema.roll_pages import page_voter_connection
 from schema.stats import StatsPolicy
 from schema.units import Unit, UnitConnection, unit_connection, unit_from_row
@@ -43,7 +43,7 @@ class ReadQuery:
             row = await scoped_unit_loader(info.context).load(pk)
             return unit_from_row(row) if row else None
         if kind == "Voter":
-            record = await voter_resolvers.voter_by_id(info.context, pk, want_for(object_selection(info)))
+            record = await voter_resolvers.voter_by_id(info.context, pk, want_for(selected_names(info)))
             return voter_from_record(record) if record else None
         if kind in ("Campaign", "CallAssignment", "CallLog", "AuditEntry"):
             return await _outreach_node(info, kind, pk)
@@ -81,7 +81,7 @@ class ReadQuery:
 
     @strawberry.field(description="Null when absent or not visible to the viewer.")
     async def voter(self, info: strawberry.Info, epic_number: str) -> Voter | None:
-        record = await voter_resolvers.voter_by_epic(info.context, epic_number, want_for(object_selection(info)))
+        record = await voter_resolvers.voter_by_epic(info.context, epic_number, want_for(selected_names(info)))
         return voter_from_record(record) if record else None
 
     @strawberry.field(

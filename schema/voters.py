@@ -4,6 +4,7 @@ plain attribute built from the page's one SQL row (no per-row resolvers on the h
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -215,7 +216,7 @@ class VoterFilter:
         )
 
 
-def want_for(node_fields: set[str], *, total: bool = False, page: bool = True) -> Want:
+def want_for(node_fields: AbstractSet[str], *, total: bool = False, page: bool = True) -> Want:
     return Want(
         page=page,
         total=total,
