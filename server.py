@@ -580,9 +580,11 @@ async def _lifespan(state: AppState) -> AsyncIterator[None]:
     # (bench/README.md).
     gc.set_threshold(*GC_THRESHOLDS)
     pool_sampler = asyncio.create_task(operator_routes.sample_pool_forever(pool), name="pool-metrics")
-    # Subscriptions (events/): one LISTEN connection per process, on the primary.
+    # Subscriptions (events/): one LISTEN connection per process, on the primary (LISTEN_DATABASE_URL
+    # when DATABASE_URL goes through a transaction-mode pool, where LISTEN hears nothing).
     events = Events(settings, pool=state.require_pool, policy=state.require_policy, clock=state.clock)
-    await events.start(asyncpg_dsn(urls.server))
+    listen_url = urls.server if settings.embedded else settings.listen_database_url or urls.server
+    await events.start(asyncpg_dsn(listen_url))
     state.events = events
     log.info("boothgraph ready")
     try:

@@ -64,6 +64,11 @@ STANDBY_LAG = Gauge(
 STANDBY_READY = Gauge(
     "boothgraph_standby_ready", "1 when reads go to the standby", ("standby",), multiprocess_mode="livemin"
 )
+EVENTS_HEARD = Gauge(
+    "boothgraph_events_listener_heard_probe",
+    "1 when the LISTEN connection heard the start-up probe (events/service.py); 0: subscriptions hear nothing",
+    multiprocess_mode="livemin",
+)
 
 _operations: set[str] = set()
 _lock = threading.Lock()
@@ -100,6 +105,10 @@ def observe_standby(standby: str, lag_s: float | None, ready: bool) -> None:
     """One standby's check (core/replicas.py): `standby` is its host:port, never credentials."""
     STANDBY_LAG.labels(standby).set(float("inf") if lag_s is None else lag_s)
     STANDBY_READY.labels(standby).set(1 if ready else 0)
+
+
+def observe_events_probe(heard: bool) -> None:
+    EVENTS_HEARD.set(1 if heard else 0)
 
 
 # Imports (transfer/progress.py). One import runs at a time per database (an advisory lock).

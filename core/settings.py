@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     turnout_event_interval_s: float = Field(default=1.0, ge=0)
     events_reconnect_max_s: float = Field(default=30.0, gt=0)
     events_queue_size: int = Field(default=256, ge=1)
+    # The LISTEN connection's own URL: PostgreSQL itself or a session-mode pool. A PgBouncer in
+    # transaction mode hands LISTEN's server connection to others after its transaction, so a
+    # listener behind one hears nothing (the start-up probe says so in the log). Unset: DATABASE_URL.
+    listen_database_url: str | None = None
+    # How long the start-up probe (a NOTIFY sent through the request pool) waits to be heard.
+    events_probe_timeout_s: float = Field(default=3.0, gt=0)
 
     # Election day (resolvers/turnout.py): poll hours in the election time zone, on the booth's poll
     # date; how long after a mark it may still be undone.

@@ -9,7 +9,10 @@ from dataclasses import dataclass
 EVENTS_CHANNEL = "boothgraph_events"
 SESSIONS_CHANNEL = "boothgraph_sessions"
 ASSIGNMENTS_CHANNEL = "boothgraph_assignments"
-CHANNELS = (EVENTS_CHANNEL, SESSIONS_CHANNEL, ASSIGNMENTS_CHANNEL)
+# The start-up probe's (events/service.py): a process's own NOTIFY through its request pool, which
+# its listener must hear; never handed to the hub.
+PROBE_CHANNEL = "boothgraph_probe"
+CHANNELS = (EVENTS_CHANNEL, SESSIONS_CHANNEL, ASSIGNMENTS_CHANNEL, PROBE_CHANNEL)
 
 
 @dataclass(frozen=True, slots=True)
