@@ -398,6 +398,11 @@ class BoothgraphGraphQL(GraphQL):
                 user_id=viewer.user_id,
                 registered_only=registered_only,
                 parses=lambda text: parsed_document(text, settings.max_tokens) is not None,
+                limits=persisted.ApqLimits(
+                    per_user=settings.apq_max_per_user,
+                    total=settings.apq_max_total,
+                    document_bytes=settings.apq_max_document_bytes,
+                ),
             )
 
     def _validate_batch_request(self, request_data: list[Any], protocol: GraphQLRequestProtocol) -> None:

@@ -17,13 +17,17 @@ clients cannot register new operations; only the command line can.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from core.errors import BoothgraphError
+
+log = logging.getLogger("boothgraph.persisted")
 
 VERSION = 1
 MAX_REMEMBERED = 10_000
@@ -63,6 +67,15 @@ def requested_hash(extensions: Any) -> str | None:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class ApqLimits:
+    """How much automatic registration a client may make (APQ_MAX_* settings)."""
+
+    per_user: int
+    total: int
+    document_bytes: int
+
+
 class PersistedOperations:
     """The registered documents: the database's, remembered per process (they never change)."""
 
@@ -87,6 +100,34 @@ class PersistedOperations:
             if found is not None:
                 self._remember(digest, found)
         return found
+
+    async def register_automatic(
+        self, conn: asyncpg.Connection | asyncpg.Pool, digest: str, text: str, user_id: str, limits: ApqLimits
+    ) -> bool:
+        """An APQ registration by `user_id`, within `limits`; False (nothing stored) beyond them.
+        The counts are read in the INSERT itself: concurrent registrations of one user may pass
+        the bound by as many as run at once, never more."""
+        if len(text.encode()) > limits.document_bytes:
+            return False
+        source = f"apq:{user_id}"
+        stored = await conn.fetchval(
+            """with added as (
+                   insert into persisted_operations (sha256, document, source)
+                   select $1, $2, $3
+                   where (select count(*) from persisted_operations where source = $3) < $4
+                     and (select count(*) from persisted_operations where source like 'apq:%') < $5
+                   on conflict (sha256) do nothing
+                   returning 1)
+               select count(*) from added""",
+            digest,
+            text,
+            source,
+            limits.per_user,
+            limits.total,
+        )
+        if stored:
+            self._remember(digest, text)
+        return bool(stored)
 
     async def register(self, conn: asyncpg.Connection | asyncpg.Pool, digest: str, text: str, source: str) -> None:
         await conn.execute(
@@ -130,6 +171,7 @@ async def resolve(
     user_id: str,
     registered_only: bool,
     parses: Any,
+    limits: ApqLimits,
 ) -> None:
     """Fill in the text of each operation of a request that names a persisted one (strawberry's
     GraphQLRequestData, changed in place), registering APQ texts when allowed. `parses(text)` says
@@ -153,5 +195,6 @@ async def resolve(
         if await store.text(conn, digest) is None:
             if registered_only:
                 raise PersistedQueryRequired("Only registered operations run here; this one is not registered")
-            if parses(item.query):
-                await store.register(conn, digest, item.query, source=f"apq:{user_id}")
+            if parses(item.query) and not await store.register_automatic(conn, digest, item.query, user_id, limits):
+                # Answered all the same; unregistered, the client keeps sending the text.
+                log.info("persisted: %s's operation %s not registered (APQ_MAX_* reached)", user_id, digest[:12])

@@ -122,6 +122,13 @@ class Settings(BaseSettings):
     # Persisted operations (core/persisted.py): true = only registered operations run, for everyone
     # (an API key can be made registered-only by itself).
     registered_operations_only: bool = False
+    # Automatic persisted queries (APQ) are registered by clients into a table every node shares:
+    # at most APQ_MAX_PER_USER documents per user, APQ_MAX_TOTAL in all, none larger than
+    # APQ_MAX_DOCUMENT_BYTES. Beyond, the text still runs and is not registered (Apollo clients
+    # then keep sending it), so one user cannot fill the database (trust and fair shares).
+    apq_max_per_user: int = Field(default=100, ge=0)
+    apq_max_total: int = Field(default=10_000, ge=0)
+    apq_max_document_bytes: int = Field(default=32_768, ge=0)
     log_format: Literal["auto", "json", "text"] = "auto"
     otel_exporter_otlp_endpoint: str | None = None
     otel_service_name: str = "boothgraph"

@@ -131,6 +131,45 @@ async def test_registered_only_per_api_key(database_url: str, tiny_dataset: Path
         assert still.status_code == 400 and code_of(still.json()) == "PERSISTED_QUERY_REQUIRED"
 
 
+def numbered(i: int, pad: int = 0) -> tuple[str, str]:
+    """A distinct operation (and its hash): `me` under an alias of its own, padded with a comment."""
+    text = f"query Me{i} {{ me{i}: me {{ id }} }}" + (" #" + "x" * pad if pad else "")
+    return text, hashlib.sha256(text.encode()).hexdigest()
+
+
+async def test_automatic_registrations_are_bounded_per_user_in_all_and_in_size(database_url: str) -> None:
+    """APQ_MAX_PER_USER, APQ_MAX_TOTAL, APQ_MAX_DOCUMENT_BYTES: a text beyond them is answered and
+    not registered, so a client cannot fill the table every node shares."""
+    await seed(database_url)
+    limits = {"apq_max_per_user": 3, "apq_max_total": 5, "apq_max_document_bytes": 200}
+    async with client_for(database_url, seeded=False, **limits) as client:
+
+        async def register(user: str, text: str, digest: str) -> None:
+            answer = await client.post("/graphql", json=persisted(digest, text), headers=bearer(user))
+            assert "errors" not in answer.json(), answer.json()  # answered, registered or not
+
+        async def known(digest: str, user: str = "u-000001") -> bool:
+            answer = (await client.post("/graphql", json=persisted(digest), headers=bearer(user))).json()
+            return "data" in answer
+
+        ops = [numbered(i) for i in range(8)]
+        for text, digest in ops[:4]:
+            await register("u-000001", text, digest)
+        assert [await known(d) for _, d in ops[:4]] == [True, True, True, False]  # 3 per user
+        for text, digest in ops[4:7]:
+            await register("u-000002", text, digest)
+        assert [await known(d, "u-000002") for _, d in ops[4:7]] == [True, True, False]  # 5 in all
+        large, large_digest = numbered(99, pad=300)
+        await register("u-000002", large, large_digest)
+        assert not await known(large_digest)  # over 200 bytes
+    conn = await asyncpg.connect(database_url)
+    try:
+        sources = Counter(await conn.fetchval("select array_agg(source) from persisted_operations"))
+        assert sources == {"apq:u-000001": 3, "apq:u-000002": 2}
+    finally:
+        await conn.close()
+
+
 async def test_a_persisted_operation_is_parsed_validated_and_priced_once(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
