@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from core.clock import SYSTEM_CLOCK, Clock
+from resolvers.cursors import to_global_id
 from server import create_app
 from tests.serverkit import as_app_role, running_server, settings_for, token
 from tests.serverkit import serve_process as serve_node
@@ -183,6 +185,18 @@ async def log_call(conn: asyncpg.Connection, assignment_id: int, outcome: str = 
             outcome,
         )
     )
+
+
+async def log_call_over_http(base_url: str, assignment_id: int, caller: str) -> str:
+    """logCall through a server's /graphql as the caller; the new call's global id."""
+    call = {"assignmentId": to_global_id("CallAssignment", assignment_id), "outcome": "REACHED"}
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        answer = await http.post(
+            "/graphql",
+            json={"query": "mutation($i: CallLogInput!) { logCall(input: $i) { id } }", "variables": {"i": call}},
+            headers={"Authorization": f"Bearer {token(caller)}"},
+        )
+    return str(answer.json()["data"]["logCall"]["id"])
 
 
 async def election(conn: asyncpg.Connection, code: str, units: list[str], poll_date: str = "2029-05-20") -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import asyncpg
-import httpx
 import pytest
 
 from resolvers.cursors import to_global_id
@@ -19,13 +18,14 @@ from tests.eventskit import (
     client,
     election,
     log_call,
+    log_call_over_http,
     mark,
     node,
     serve_process,
     until,
     voters_in,
 )
-from tests.serverkit import as_app_role, bearer
+from tests.serverkit import as_app_role
 from tests.writes_support import (
     AYD,
     AYD_M01_B1,
@@ -111,18 +111,7 @@ async def test_a_notify_through_one_process_reaches_a_subscriber_on_another(
                 # turnoutChanged answers at once: by then the subscription before it is registered.
                 await manager.subscribe(TURNOUT, unit=LKO_M01)
                 assert turnout_of(await manager.next())["voted"] == 0
-                async with httpx.AsyncClient(base_url=one.url) as http:
-                    answer = await http.post(
-                        "/graphql",
-                        json={
-                            "query": "mutation($i: CallLogInput!) { logCall(input: $i) { id } }",
-                            "variables": {
-                                "i": {"assignmentId": to_global_id("CallAssignment", entry), "outcome": "REACHED"}
-                            },
-                        },
-                        headers=bearer(CALLER_LKO_M01),
-                    )
-                logged = answer.json()["data"]["logCall"]["id"]
+                logged = await log_call_over_http(one.url, entry, CALLER_LKO_M01)
                 heard = await manager.next()
                 assert heard["payload"]["data"]["callLogged"]["call"]["id"] == logged
 

@@ -13,18 +13,15 @@ import asyncpg
 import httpx
 import pytest
 
-from resolvers.cursors import to_global_id
 from tests.dataset import load_folder
-from tests.eventskit import assign, campaign, client, node, voters_in
+from tests.eventskit import assign, campaign, client, log_call_over_http, node, voters_in
 from tests.pgbouncer import pgbouncer, unavailable_reason
-from tests.serverkit import bearer
 from tests.writes_support import CALLER_LKO_M01, LKO_M01, LKO_M01_B1, MANDAL_PRESIDENT_LKO_M01
 
 pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason=unavailable_reason() or "")
 
 CALLS = "subscription { callLogged { call { id } } }"
 METRICS_TOKEN = "metrics-token-of-this-test-0123456789"
-LOG_CALL = "mutation($i: CallLogInput!) { logCall(input: $i) { id } }"
 
 
 def through(database_url: str, port: int) -> str:
@@ -80,17 +77,6 @@ async def test_with_its_own_url_the_listener_hears_calls_logged_through_pgbounce
             assert served.app.state.boothgraph.events.heard_probe is True
             async with client(served, MANDAL_PRESIDENT_LKO_M01) as manager:
                 await manager.subscribe(CALLS)
-                async with httpx.AsyncClient(base_url=served.url) as http:
-                    answer = await http.post(
-                        "/graphql",
-                        json={
-                            "query": LOG_CALL,
-                            "variables": {
-                                "i": {"assignmentId": to_global_id("CallAssignment", entry), "outcome": "REACHED"}
-                            },
-                        },
-                        headers=bearer(CALLER_LKO_M01),
-                    )
-                logged = answer.json()["data"]["logCall"]["id"]
+                logged = await log_call_over_http(served.url, entry, CALLER_LKO_M01)
                 heard = await manager.next()
                 assert heard["payload"]["data"]["callLogged"]["call"]["id"] == logged
