@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 import asyncpg
 
+from core.errors import Unauthenticated
 from models import LEVELS, Level
 
 
@@ -87,21 +89,27 @@ def unit_place(row: asyncpg.Record | dict, page: int | None = None) -> UnitPlace
     return place if page is None else place.at_page(page)
 
 
-VIEWER_SQL = f"""
+_VIEWER_SELECT = f"""
 select usr.id as user_id, usr.name as user_name, a.id as assignment_id, a.role, a.page,
        (select version from published_policy) as policy_version,
-       u.name as unit_name, u.name_hi as unit_name_hi, {UNIT_PLACE_COLUMNS}
+       u.name as unit_name, u.name_hi as unit_name_hi, {UNIT_PLACE_COLUMNS}{{session}}
 from users usr
 left join assignments a on a.user_id = usr.id
 left join units u on u.id = a.unit_id
 where usr.id = $1
 order by a.id
 """
+VIEWER_SQL = _VIEWER_SELECT.format(session="")
+# The same statement with the session's state in every row: a signed-in
+# official's request reads its session and its roles in one round trip instead of two.
+SESSION_VIEWER_SQL = _VIEWER_SELECT.format(
+    session=""",
+       (select s.revoked_at is null and s.expires_at > now() from sessions s
+        where s.id = $2 and s.user_id = usr.id) as session_live"""
+)
 
 
-async def load_viewer(conn: asyncpg.Connection | asyncpg.Pool, user_id: str) -> Viewer | None:
-    """The user with their current assignments, or None for an unknown user (one statement)."""
-    rows = await conn.fetch(VIEWER_SQL, user_id)
+def _viewer_of(rows: list[asyncpg.Record]) -> Viewer | None:
     if not rows:
         return None
     assignments = tuple(
@@ -122,3 +130,35 @@ async def load_viewer(conn: asyncpg.Connection | asyncpg.Pool, user_id: str) -> 
         assignments=assignments,
         policy_version=first["policy_version"],
     )
+
+
+async def load_viewer(conn: asyncpg.Connection | asyncpg.Pool, user_id: str) -> Viewer | None:
+    """The user with their current assignments, or None for an unknown user (one statement)."""
+    return _viewer_of(await conn.fetch(VIEWER_SQL, user_id))
+
+
+async def load_session_viewer(
+    conn: asyncpg.Connection | asyncpg.Pool, user_id: str, session_id: str
+) -> tuple[bool, Viewer | None]:
+    """(whether the session is live: not revoked, not past its end, the user's; the viewer), in
+    one statement. A session id that is not a UUID, or of an unknown user, is not live."""
+    try:
+        ident = uuid.UUID(session_id)
+    except ValueError:
+        return False, None
+    rows = await conn.fetch(SESSION_VIEWER_SQL, user_id, ident)
+    return bool(rows and rows[0]["session_live"]), _viewer_of(rows)
+
+
+async def load_token_viewer(
+    conn: asyncpg.Connection | asyncpg.Pool, user_id: str, session_id: str | None
+) -> Viewer | None:
+    """The viewer of a token's user (None: unknown user). A token of a signed-in session works
+    while its session does: signing out or a revocation ends it on every server process at its
+    next request (resolvers/identity.py); an ended one is refused here (Unauthenticated)."""
+    if session_id is None:
+        return await load_viewer(conn, user_id)
+    live, viewer = await load_session_viewer(conn, user_id, session_id)
+    if not live:
+        raise Unauthenticated("The session has ended; sign in again")
+    return viewer

@@ -1,6 +1,6 @@
 """Authentication of a websocket's `connection_init`, with the HTTP request path's token rules:
 the payload's `Authorization: Bearer <token>` (either case of the key) or `token`; a JWT
-(signature and exp, core/auth.py), with `sid` also a live session (core/sessions.py); or an API
+(signature and exp, core/auth.py), with `sid` also a live session (core/viewer.load_token_viewer); or an API
 key (core/api_keys.py). The viewer is read from the database as for every HTTP request. What is
 wrong is Refused(4401) with the same words the HTTP 401 would carry."""
 
@@ -13,8 +13,7 @@ from core.api_keys import KEY_PREFIX, key_user, parse_key
 from core.auth import bearer_token, verified_claims
 from core.connections import ConnectionGate
 from core.errors import Unauthenticated
-from core.sessions import session_is_live
-from core.viewer import load_viewer
+from core.viewer import load_token_viewer, load_viewer
 from events.sockets import UNAUTHORIZED, Refused, Socket
 
 KEY_EXPIRY_SQL = "select extract(epoch from expires_at)::float8 from api_keys where prefix = $1"
@@ -53,9 +52,7 @@ async def authenticate(
         else:
             user_id, exp, session_id = verified_claims(token, secret)
             async with connections.acquire(user_id) as conn:
-                if session_id is not None and not await session_is_live(conn, session_id=session_id, user_id=user_id):
-                    raise Unauthenticated("The session has ended; sign in again")
-                viewer = await load_viewer(conn, user_id)
+                viewer = await load_token_viewer(conn, user_id, session_id)
             key_prefix, expires_at = None, float(exp)
     except Unauthenticated as exc:
         raise Refused(UNAUTHORIZED, exc.message) from None

@@ -11,8 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from core.api_keys import current_key, key_user
 from core.connections import ConnectionGate
 from core.errors import Unauthenticated
-from core.sessions import session_is_live
-from core.viewer import load_viewer
+from core.viewer import load_token_viewer
 
 
 class ViewerMiddleware:
@@ -36,11 +35,8 @@ class ViewerMiddleware:
                     raise Unauthenticated("The API key is not valid")
                 user_id = scope["state"]["user_id"] = found[0]
                 scope["state"]["registered_only"] = found[1]  # core/persisted.py
-            # A signed-in session's token works while its session does: signing out or a revocation
-            # ends it on every server process at its next request (resolvers/identity.py).
-            if session_id is not None and not await session_is_live(conn, session_id=session_id, user_id=user_id):
-                raise Unauthenticated("The session has ended; sign in again")
-            viewer = await load_viewer(conn, user_id)
+            # With a session's token, the session's state comes in the same statement.
+            viewer = await load_token_viewer(conn, user_id, session_id)
         if viewer is None:
             raise Unauthenticated("The token's user does not exist")
         scope["state"]["viewer"] = viewer
