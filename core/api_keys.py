@@ -1,8 +1,8 @@
 """API keys of service accounts, on the request path: `Authorization: Bearer bgk_<prefix>_<secret>`.
 
 The auth middleware recognises the shape (no database) and gives the key a rate-limit bucket of
-its own (`key:<prefix>`); the viewer middleware then finds the key's user with one statement that
-also checks the secret's hash, expiry and revocation, and notes the last use (at most once a
+its own (`key:<prefix>`); the viewer middleware then reads the key's user and roles with one
+statement that also checks the secret's hash, expiry and revocation, and notes the last use (at most once a
 minute, so a busy key does not write on every request). The key's prefix is then the request's
 `current_key`, which the audit log adds to every entry written for the request. Issuing, rotating
 and revoking: resolvers/identity.py.
@@ -15,19 +15,25 @@ import hashlib
 
 import asyncpg
 
+from core.viewer import Viewer, viewer_of, viewer_sql
+
 KEY_PREFIX = "bgk_"
 current_key: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_key", default=None)
 
-KEY_USER_SQL = """
-with k as (
+# The key's user and roles in one statement, which also checks the secret's hash, expiry and
+# revocation and notes the last use.
+KEY_VIEWER_SQL = viewer_sql(
+    before="""with k as (
     select id, user_id, registered_only from api_keys
     where prefix = $1 and secret_hash = $2 and revoked_at is null and expires_at > now()
 ), used as (
     update api_keys set last_used_at = now()
     where id = (select id from k) and (last_used_at is null or last_used_at < now() - interval '1 minute')
+)""",
+    source="k join users usr on usr.id = k.user_id",
+    where="true",
+    extra=", k.registered_only",
 )
-select user_id, registered_only from k
-"""
 
 
 def parse_key(token: str) -> tuple[str, str] | None:
@@ -44,8 +50,9 @@ def key_digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-async def key_user(conn: asyncpg.Connection, prefix: str, secret: str) -> tuple[str, bool] | None:
-    """(the user a live key acts as, whether it runs registered operations only), or None
+async def load_key_viewer(conn: asyncpg.Connection, prefix: str, secret: str) -> tuple[Viewer, bool] | None:
+    """(the viewer a live key acts as, whether it runs registered operations only), or None
     (unknown, wrong secret, expired or revoked)."""
-    row = await conn.fetchrow(KEY_USER_SQL, prefix, key_digest(secret))
-    return (str(row["user_id"]), bool(row["registered_only"])) if row is not None else None
+    rows = await conn.fetch(KEY_VIEWER_SQL, prefix, key_digest(secret))
+    viewer = viewer_of(rows)
+    return None if viewer is None else (viewer, bool(rows[0]["registered_only"]))

@@ -89,27 +89,34 @@ def unit_place(row: asyncpg.Record | dict, page: int | None = None) -> UnitPlace
     return place if page is None else place.at_page(page)
 
 
-_VIEWER_SELECT = f"""
+def viewer_sql(*, source: str = "users usr", where: str = "usr.id = $1", extra: str = "", before: str = "") -> str:
+    """The statement that reads who is asking: the user (`usr`, from `source`) and every
+    assignment with its unit, one row per assignment (`viewer_of` makes the Viewer). `extra`
+    adds columns read in the same statement; `before`, a WITH clause they need."""
+    return f"""{before}
 select usr.id as user_id, usr.name as user_name, a.id as assignment_id, a.role, a.page,
        (select version from published_policy) as policy_version,
-       u.name as unit_name, u.name_hi as unit_name_hi, {UNIT_PLACE_COLUMNS}{{session}}
-from users usr
+       u.name as unit_name, u.name_hi as unit_name_hi, {UNIT_PLACE_COLUMNS}{extra}
+from {source}
 left join assignments a on a.user_id = usr.id
 left join units u on u.id = a.unit_id
-where usr.id = $1
+where {where}
 order by a.id
 """
-VIEWER_SQL = _VIEWER_SELECT.format(session="")
-# The same statement with the session's state in every row: a signed-in
-# official's request reads its session and its roles in one round trip instead of two.
-SESSION_VIEWER_SQL = _VIEWER_SELECT.format(
-    session=""",
+
+
+VIEWER_SQL = viewer_sql()
+# The same statement with the session's state in every row: a signed-in official's request reads
+# its session and its roles in one round trip instead of two.
+SESSION_VIEWER_SQL = viewer_sql(
+    extra=""",
        (select s.revoked_at is null and s.expires_at > now() from sessions s
         where s.id = $2 and s.user_id = usr.id) as session_live"""
 )
 
 
-def _viewer_of(rows: list[asyncpg.Record]) -> Viewer | None:
+def viewer_of(rows: list[asyncpg.Record]) -> Viewer | None:
+    """The Viewer of `viewer_sql`'s rows (None: no such user)."""
     if not rows:
         return None
     assignments = tuple(
@@ -134,7 +141,7 @@ def _viewer_of(rows: list[asyncpg.Record]) -> Viewer | None:
 
 async def load_viewer(conn: asyncpg.Connection | asyncpg.Pool, user_id: str) -> Viewer | None:
     """The user with their current assignments, or None for an unknown user (one statement)."""
-    return _viewer_of(await conn.fetch(VIEWER_SQL, user_id))
+    return viewer_of(await conn.fetch(VIEWER_SQL, user_id))
 
 
 async def load_session_viewer(
@@ -147,7 +154,7 @@ async def load_session_viewer(
     except ValueError:
         return False, None
     rows = await conn.fetch(SESSION_VIEWER_SQL, user_id, ident)
-    return bool(rows and rows[0]["session_live"]), _viewer_of(rows)
+    return bool(rows and rows[0]["session_live"]), viewer_of(rows)
 
 
 async def load_token_viewer(

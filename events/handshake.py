@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from core.api_keys import KEY_PREFIX, key_user, parse_key
+from core.api_keys import KEY_PREFIX, load_key_viewer, parse_key
 from core.auth import bearer_token, verified_claims
 from core.connections import ConnectionGate
 from core.errors import Unauthenticated
-from core.viewer import load_token_viewer, load_viewer
+from core.viewer import Viewer, load_token_viewer
 from events.sockets import UNAUTHORIZED, Refused, Socket
 
 KEY_EXPIRY_SQL = "select extract(epoch from expires_at)::float8 from api_keys where prefix = $1"
@@ -36,6 +36,7 @@ async def authenticate(
     connections: ConnectionGate,
     close: Callable[[int, str], Awaitable[None]],
 ) -> Socket:
+    viewer: Viewer | None
     try:
         token = token_of(payload)
         if token.startswith(KEY_PREFIX):
@@ -43,11 +44,11 @@ async def authenticate(
             if key is None:
                 raise Unauthenticated("The API key is not valid")
             async with connections.acquire(None) as conn:
-                found = await key_user(conn, *key)
+                found = await load_key_viewer(conn, *key)
                 if found is None:
                     raise Unauthenticated("The API key is not valid")
                 expires_at = await conn.fetchval(KEY_EXPIRY_SQL, key[0])
-                viewer = await load_viewer(conn, found[0])
+                viewer = found[0]
             key_prefix, session_id = key[0], None
         else:
             user_id, exp, session_id = verified_claims(token, secret)

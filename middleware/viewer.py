@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from core.api_keys import current_key, key_user
+from core.api_keys import current_key, load_key_viewer
 from core.connections import ConnectionGate
 from core.errors import Unauthenticated
-from core.viewer import load_token_viewer
+from core.viewer import Viewer, load_token_viewer
 
 
 class ViewerMiddleware:
@@ -28,15 +28,17 @@ class ViewerMiddleware:
         # (outside this one) turns that into 503.
         session_id = scope["state"].get("session_id")
         api_key = scope["state"].get("api_key")
+        viewer: Viewer | None
         async with self.connections.acquire(user_id) as conn:
+            # One statement: with a key, its checks; with a session's token, the session's state.
             if api_key is not None:
-                found = await key_user(conn, *api_key)
+                found = await load_key_viewer(conn, *api_key)
                 if found is None:
                     raise Unauthenticated("The API key is not valid")
-                user_id = scope["state"]["user_id"] = found[0]
-                scope["state"]["registered_only"] = found[1]  # core/persisted.py
-            # With a session's token, the session's state comes in the same statement.
-            viewer = await load_token_viewer(conn, user_id, session_id)
+                viewer, scope["state"]["registered_only"] = found  # registered_only: core/persisted.py
+                scope["state"]["user_id"] = viewer.user_id
+            else:
+                viewer = await load_token_viewer(conn, user_id, session_id)
         if viewer is None:
             raise Unauthenticated("The token's user does not exist")
         scope["state"]["viewer"] = viewer
