@@ -48,3 +48,28 @@ async def test_files_index_etag_head_and_a_changed_file(tmp_path: Path) -> None:
         changed = await client.get("/app/js/main.js", headers={"If-None-Match": etag})
         assert changed.status_code == 200 and changed.text == "export const a = 22;\n"
         assert changed.headers["etag"] != etag
+
+
+async def test_text_goes_gzipped_to_those_that_accept_it(tmp_path: Path) -> None:
+    web = tmp_path / "web"
+    web.mkdir()
+    text = "".join(f'  "message.{i}": "मतदाता सूची {i}",\n' for i in range(200))  # 9 KB, repetitive
+    (web / "hi.js").write_text(text, encoding="utf-8")
+    async with client_over(web) as client:
+        plain = await client.get("/app/hi.js", headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.text == text
+        assert plain.headers["vary"] == "accept-encoding"
+        packed = await client.get("/app/hi.js", headers={"Accept-Encoding": "br, gzip;q=0.8"})
+        assert packed.headers["content-encoding"] == "gzip" and packed.text == text  # httpx decodes it
+        assert int(packed.headers["content-length"]) * 4 < len(text.encode())
+        assert packed.headers["etag"] == plain.headers["etag"][:-1] + '-gzip"'
+        refused = await client.get("/app/hi.js", headers={"Accept-Encoding": "gzip;q=0"})
+        assert "content-encoding" not in refused.headers
+        again = await client.get(
+            "/app/hi.js", headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["etag"]}
+        )
+        assert again.status_code == 304 and again.headers["etag"] == packed.headers["etag"]
+        # The identity entity's tag does not validate the gzipped one, nor the other way round.
+        stale = {"Accept-Encoding": "gzip", "If-None-Match": plain.headers["etag"]}
+        other = await client.get("/app/hi.js", headers=stale)
+        assert other.status_code == 200
