@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import asyncpg
 
@@ -111,7 +110,7 @@ async def _unit_tree(conn: asyncpg.Connection) -> _UnitTree:
     )
 
 
-def _decide(tree: _UnitTree, rows: Sequence[Mapping[str, Any]], min_cell: int) -> list[Pattern]:
+def _decide(tree: _UnitTree, rows: Sequence[asyncpg.Record], min_cell: int) -> list[Pattern]:
     """The patterns of the two tables from the booths' rows (unit_id, dim, key, n). Pure."""
     caste: dict[Cell, int] = {}
     economic: dict[Cell, int] = {}
@@ -177,36 +176,30 @@ class EarlyRelease:
     search: asyncio.Future[list[Pattern]]
 
 
-# The booths' counts of the sensitive dims, one scan: a grouping set per dim; in a set only its
-# own column is not NULL by grouping.
-BOOTH_SENSITIVE_COUNTS = """select booth_id as unit_id,
-       case grouping(caste_category, caste, economic_status)
-           when 3 then 'caste_category' when 5 then 'caste' else 'economic_status' end as dim,
-       coalesce(caste_category, caste, economic_status) as key,
-       count(*) as n
-from voters
-group by grouping sets ((booth_id, caste_category), (booth_id, caste), (booth_id, economic_status))
-having coalesce(caste_category, caste, economic_status) is not null"""
-
-
-async def start_first_release(
-    conn: asyncpg.Connection, booth_counts: Sequence[Mapping[str, Any]] | None = None
-) -> EarlyRelease | None:
+async def start_first_release(conn: asyncpg.Connection) -> EarlyRelease | None:
     """A first import's release, begun as soon as its voters are written: the booth counts of the
     sensitive dims read from voters (what refresh_rollups will write into unit_rollups, and the
     first release would read back from there: nothing later in an import changes those fields),
     and the search started in a thread, while PostgreSQL goes on with the beneficiaries and the
     recount. `finish_first_release` writes it. None when a release was made already (the import
-    then releases its booths at the end, as before). `booth_counts`: those counts, rows of
-    BOOTH_SENSITIVE_COUNTS, when the caller has them already (transfer.direct counts them while
-    it copies voters.csv)."""
+    then releases its booths at the end, as before)."""
     if await conn.fetchval("select exists (select from stats_release)"):
         return None
     started = time.perf_counter()
     min_cell = get_settings().min_cell_size
     booths = await conn.fetchval("select count(*) from units where level = 'BOOTH'")
     tree = await _unit_tree(conn)
-    rows = booth_counts if booth_counts is not None else await conn.fetch(BOOTH_SENSITIVE_COUNTS)
+    # One scan, a grouping set per dim; in a set only its own column is not NULL by grouping.
+    rows = await conn.fetch(
+        """select booth_id as unit_id,
+                  case grouping(caste_category, caste, economic_status)
+                      when 3 then 'caste_category' when 5 then 'caste' else 'economic_status' end as dim,
+                  coalesce(caste_category, caste, economic_status) as key,
+                  count(*) as n
+           from voters
+           group by grouping sets ((booth_id, caste_category), (booth_id, caste), (booth_id, economic_status))
+           having coalesce(caste_category, caste, economic_status) is not null"""
+    )
     search = asyncio.ensure_future(asyncio.to_thread(_decide, tree, rows, min_cell))
     return EarlyRelease(tree, booths, min_cell, started, search)
 

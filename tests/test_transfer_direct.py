@@ -41,7 +41,7 @@ class Attempts:
         self.forced = False
         real = direct.copy_fresh_voters
 
-        async def attempt(*args: Any, **kwargs: Any) -> direct.DirectLoad:
+        async def attempt(*args: Any, **kwargs: Any) -> tuple[int, set[int]]:
             if self.forced:
                 self.outcomes.append("forced")
                 raise direct.Declined("forced by the test")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
@@ -34,8 +33,8 @@ async def test_the_early_release_stores_what_a_release_of_every_booth_stores(
 ) -> None:
     started: list[object] = []
 
-    async def spy(c: asyncpg.Connection, *args: Any) -> release_module.EarlyRelease | None:
-        early = await release_module.start_first_release(c, *args)
+    async def spy(c: asyncpg.Connection) -> release_module.EarlyRelease | None:
+        early = await release_module.start_first_release(c)
         started.append(early)
         return early
 
@@ -58,32 +57,3 @@ async def test_the_early_release_stores_what_a_release_of_every_booth_stores(
 
     await release(conn)  # every booth, the way a first release did it before
     assert await released(conn) == early
-
-
-@pytest.mark.parametrize("left_out", [None, "caste", "economic_status"])
-async def test_the_direct_copy_counts_what_a_scan_of_the_voters_counts(
-    conn: asyncpg.Connection, tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, left_out: str | None
-) -> None:
-    """transfer.direct counts the booths' sensitive cells while it copies voters.csv; the early
-    release takes those rows instead of its own scan: they are the scan's rows, also for a file
-    that leaves a sensitive column out (stored NULL, not counted)."""
-    given: list[Any] = []
-
-    async def spy(c: asyncpg.Connection, counts: Any = None) -> release_module.EarlyRelease | None:
-        given.append(counts)
-        return await release_module.start_first_release(c, counts)
-
-    monkeypatch.setattr(importer, "start_first_release", spy)
-    folder = tiny_dataset
-    if left_out:
-        folder = tmp_path / f"without-{left_out}"
-        shutil.copytree(tiny_dataset, folder)
-        lines = (folder / "voters.csv").read_text(encoding="utf-8").split("\n")
-        drop = lines[0].split(",").index(left_out)
-        kept = [",".join(c for i, c in enumerate(line.split(",")) if i != drop) if line else line for line in lines]
-        (folder / "voters.csv").write_text("\n".join(kept), encoding="utf-8")
-    await importer.import_folder(conn, folder)
-    assert len(given) == 1 and given[0] is not None  # the direct path, which counted
-    scanned = sorted(tuple(r) for r in await conn.fetch(release_module.BOOTH_SENSITIVE_COUNTS))
-    assert sorted((r["unit_id"], r["dim"], r["key"], r["n"]) for r in given[0]) == scanned
-    assert {dim for _, dim, _, _ in scanned} == {"caste_category", "caste", "economic_status"} - {left_out}

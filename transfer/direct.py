@@ -16,16 +16,11 @@ file, line and column. So an import is refused exactly as before, only later.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 
-from resolvers.release import SENSITIVE_DIMS
 from transfer.bulk import rebuilt_indexes, without_row_triggers
 from transfer.progress import Progress
 from transfer.spec import FileSpec
@@ -33,15 +28,6 @@ from transfer.spreadsheet import ESCAPED_BYTES
 from transfer.staging import CHUNK, open_scan
 
 ANCESTORS = ("booth_id", "mandal_id", "district_id", "region_id")
-
-
-@dataclass
-class DirectLoad:
-    rows: int
-    booth_ids: set[int]
-    # Per booth, dim and value, the voters: the rows resolvers.release.start_first_release
-    # would otherwise read from voters with a scan of its own.
-    sensitive_counts: list[dict[str, Any]]
 
 
 class Declined(Exception):
@@ -59,8 +45,7 @@ def target_columns(columns: list[str]) -> list[str]:
 class Rewriter:
     """Rewrites whole records (no quotes, no line break inside): the booth code becomes the
     booth's ids, an empty contact_consent becomes UNKNOWN (COPY would store NULL, not the
-    column default). Remembers the booths it saw, and how many voters of each booth have each
-    combination of the sensitive cells (`sensitive_counts`)."""
+    column default). Remembers the booths it saw."""
 
     def __init__(self, columns: list[str], eol: bytes, booths: dict[bytes, bytes]) -> None:
         self.eol = eol
@@ -68,19 +53,12 @@ class Rewriter:
         self.consent = columns.index("contact_consent") if "contact_consent" in columns else None
         self.booths = booths
         self.seen: set[bytes] = set()
-        # (booth code, then each sensitive cell the file has) -> voters. One tuple per record,
-        # counted a chunk at a time by Counter's C loop: ~0.5 s of Python per million voters,
-        # beside PostgreSQL's COPY, against a 0.4 s scan of voters after it.
-        self.dims = [c for c in SENSITIVE_DIMS if c in columns]
-        self.profile = itemgetter(self.booth, *(columns.index(c) for c in self.dims)) if self.dims else None
-        self.profiles: Counter[tuple[bytes, ...]] = Counter()
 
     def __call__(self, records: bytes) -> bytes:
         if records.endswith(self.eol):
             records = records[: -len(self.eol)]
         out = []
-        profiles: list[tuple[bytes, ...]] = []
-        booth, consent, booths, seen, profile = self.booth, self.consent, self.booths, self.seen, self.profile
+        booth, consent, booths, seen = self.booth, self.consent, self.booths, self.seen
         for record in records.split(self.eol):
             cells = record.split(b",")
             code = cells[booth]
@@ -88,29 +66,12 @@ class Rewriter:
             if ids is None:
                 raise Declined(f"no BOOTH unit {code!r}")
             seen.add(code)
-            if profile is not None:
-                profiles.append(profile(cells))
             cells[booth] = ids
             if consent is not None and not cells[consent]:
                 cells[consent] = b"UNKNOWN"
             out.append(b",".join(cells))
-        self.profiles.update(profiles)
         out.append(b"")
         return b"\n".join(out)
-
-    def booth_id(self, code: bytes) -> int:
-        return int(self.booths[code].split(b",", 1)[0])
-
-    def sensitive_counts(self) -> list[dict[str, Any]]:
-        """(unit_id, dim, key, n) per booth, dim and value: what a GROUP BY of the copied voters
-        gives. An empty cell is stored NULL (COPY, no quotes here) and so not counted."""
-        counts: Counter[tuple[int, str, str]] = Counter()
-        for (code, *values), n in self.profiles.items():
-            booth_id = self.booth_id(code)
-            for dim, value in zip(self.dims, values, strict=True):
-                if value:
-                    counts[(booth_id, dim, value.decode())] += n
-        return [{"unit_id": b, "dim": dim, "key": key, "n": n} for (b, dim, key), n in counts.items()]
 
 
 async def booth_ids(conn: asyncpg.Connection, *, lock: bool) -> dict[bytes, bytes]:
@@ -125,9 +86,9 @@ async def booth_ids(conn: asyncpg.Connection, *, lock: bool) -> dict[bytes, byte
 
 async def copy_fresh_voters(
     conn: asyncpg.Connection, folder: Path, spec: FileSpec, progress: Progress, *, fast: bool
-) -> DirectLoad:
-    """COPY `folder`/voters.csv into the empty voters table: records, booth ids touched, sensitive
-    counts. `fast` (a superuser): without the per-row foreign-key checks, as bulk.without_row_triggers."""
+) -> tuple[int, set[int]]:
+    """COPY `folder`/voters.csv into the empty voters table; (records, booth ids touched).
+    `fast` (a superuser): without the per-row foreign-key checks, as bulk.without_row_triggers."""
     path = folder / spec.name
     booths = await booth_ids(conn, lock=fast)
     with open(path, "rb") as f:
@@ -169,4 +130,5 @@ async def copy_fresh_voters(
     copied = int(status.split()[-1])
     if copied != scanner.records:
         raise Declined("PostgreSQL read the stream differently from the scanner")
-    return DirectLoad(copied, {rewrite.booth_id(code) for code in rewrite.seen}, rewrite.sensitive_counts())
+    ids = {int(booths[code].split(b",", 1)[0]) for code in rewrite.seen}
+    return copied, ids

@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import asyncpg
 
@@ -153,10 +153,10 @@ async def _load(
     superuser = await is_superuser(conn)
     early: list[EarlyRelease] = []
 
-    async def voters_written(sensitive_counts: list[dict[str, Any]] | None) -> None:
+    async def voters_written() -> None:
         # A first release's search needs only the voters: it runs in a thread beside the
         # beneficiaries and the recount, which are PostgreSQL's work (resolvers.release).
-        started = await start_first_release(conn, sensitive_counts)
+        started = await start_first_release(conn)
         if started is not None:
             early.append(started)
 
@@ -202,15 +202,13 @@ async def _write(
     direct: bool,
     superuser: bool,
     user_id: str,
-    voters_written: Callable[[list[dict[str, Any]] | None], Awaitable[None]],
+    voters_written: Callable[[], Awaitable[None]],
 ) -> tuple[set[int], set[int]]:
     """Upsert file by file; returns (booths to recount, extra units to recount above).
     `superuser`: large writes may skip the row triggers (bulk.without_row_triggers).
-    `voters_written`: called once voters.csv is written, before the beneficiaries, with the
-    booths' sensitive counts when the direct COPY counted them (else None)."""
+    `voters_written`: called once voters.csv is written, before the beneficiaries."""
     booths: set[int] = set()
     extra: set[int] = set()
-    sensitive_counts: list[dict[str, Any]] | None = None
     # The voters table was empty: every voter a beneficiary can name is this file's, whose
     # booths are already in `booths`.
     voters_fresh = direct or "voters.csv" in fresh
@@ -233,11 +231,9 @@ async def _write(
         count(st, await upsert_plain(conn, st, "users", "id", ("name", "phone")))
     if direct:
         bar.step("writing voters")
-        loaded = await copy_fresh_voters(conn, folder, VOTERS, bar, fast=superuser)
-        rows = loaded.rows
+        rows, touched = await copy_fresh_voters(conn, folder, VOTERS, bar, fast=superuser)
         report.files[VOTERS.name] = FileCounts(rows, rows, 0)
-        booths |= loaded.booth_ids
-        sensitive_counts = loaded.sensitive_counts
+        booths |= touched
         if rows >= BULK_ROWS:
             await conn.execute("analyze voters")
     elif st := staged.get("voters.csv"):
@@ -259,7 +255,7 @@ async def _write(
         if written.inserted + written.updated >= BULK_ROWS:
             await conn.execute("analyze voters")
     if direct or "voters.csv" in staged:
-        await voters_written(sensitive_counts)
+        await voters_written()
     if st := staged.get("beneficiaries.csv"):
         bar.step("writing beneficiaries")
         bulk = st.rows >= BULK_ROWS
