@@ -220,19 +220,15 @@ async def write_beneficiaries(
     absent = [Absent(r["ord"], "epic_number", "voter") for r in refs if r["booth_id"] is None]
     voters = [Touch(r["booth_id"], r["ord"], "epic_number", "voter") for r in refs if r["booth_id"] is not None]
     await scope.check(conn, st, voters, absent)
-    if uploaded_voters:
-        # Their booths, for the recount of a fresh table below.
-        refs += await conn.fetch(
-            f"""select distinct v.booth_id from {t} s join voters v on v.epic_number = s.epic_number
-                where exists (select from {uploaded_voters} u where u.epic_number = s.epic_number)"""
-        )
     src = f"select v.id, s.scheme_code, {since} from {t} s join voters v on v.epic_number = s.epic_number"
     if fast:
         await conn.execute("select from schemes order by code for key share")
     if fresh:
+        # `refs` has every named voter's booth, unless voters.csv answered for some of them.
+        booths = await _booths_named(conn, st) if uploaded_voters else {r["booth_id"] for r in refs}
         sql = f"insert into beneficiaries (voter_id, scheme_code, since) {src}"
         await _inserting(conn, st, sql, table="beneficiaries", rebuild=rebuild, fast=fast)
-        return Written(st.rows, 0, {r["booth_id"] for r in refs})
+        return Written(st.rows, 0, booths)
     async with without_row_triggers(conn, fast):
         changed = "b.since is distinct from s.since::date" if st.has("since") else "false"
         await conn.execute(
@@ -255,6 +251,17 @@ async def write_beneficiaries(
         written = Written(int(inserted.split()[-1]), int(updated.split()[-1]), {r[0] for r in booths})
         await conn.execute(f"drop table {BENEFICIARY_CHANGES}")
     return written
+
+
+async def _booths_named(conn: asyncpg.Connection, st: Staged) -> set[int]:
+    """The booths of every voter the file names (all resolved by now): what a fresh beneficiaries
+    table's recount needs beside voters.csv. One hash join; not a semi join with voters.csv's
+    staging table, which has no statistics: PostgreSQL took it for 200 distinct EPICs and probed
+    the EPIC key once per voter (7.7 s per million voters here, 0.7 s hashed)."""
+    rows = await conn.fetch(
+        f"select distinct v.booth_id from {st.table} s join voters v on v.epic_number = s.epic_number"
+    )
+    return {r[0] for r in rows}
 
 
 _ROLE_LEVELS = ", ".join(f"('{role}', '{level}')" for role, levels in ROLE_LEVELS.items() for level in levels)

@@ -23,10 +23,12 @@ async def check_references(conn: asyncpg.Connection, staged: dict[str, Staged]) 
         if st is None:
             continue
         upload = staged.get(defining)
-        in_upload = f"or exists (select from {upload.table} d where d.{key} = s.{column})" if upload else ""
+        # Two anti joins: `not (exists ... or exists ...)` was a hashed subplan per row, twice
+        # (0.32 s per half a million beneficiaries here, 0.08 s as anti joins).
+        not_in_upload = f"and not exists (select from {upload.table} d where d.{key} = s.{column})" if upload else ""
         ord_ = await conn.fetchval(
             f"""select min(s.ord) from {st.table} s
-                where not (exists (select from {table} x where x.{key} = s.{column}) {in_upload})"""
+                where not exists (select from {table} x where x.{key} = s.{column}) {not_in_upload}"""
         )
         if ord_ is not None:
             value = await conn.fetchval(f"select {column} from {st.table} where ord = $1", ord_)
