@@ -78,7 +78,9 @@ async def _release(conn: asyncpg.Connection, booth_ids: Sequence[int] | None, mi
     # The booths' cells as they are released now: the live counts of the booths due, the last
     # release's of every other booth. Every released cell is written again below, so the due
     # booths' counts need not pass through released_cells first.
-    rows = await conn.fetch(
+    cells = await _booth_cells(
+        conn,
+        tree,
         "select c.unit_id, c.dim, c.key, c.n from released_cells c join units u on u.id = c.unit_id "
         "where u.level = 'BOOTH' and c.unit_id not in (select unnest($1::int[])) "
         "union all "
@@ -88,7 +90,7 @@ async def _release(conn: asyncpg.Connection, booth_ids: Sequence[int] | None, mi
         list(SENSITIVE_DIMS),
     )
     # Seconds of pure Python at scale: in a thread, so a serving worker's loop keeps turning.
-    patterns = await asyncio.to_thread(_decide, tree, rows, min_cell)
+    patterns = await asyncio.to_thread(_decide, tree, cells, min_cell)
     return await _store(conn, tree, patterns, len(booth_ids), min_cell, started)
 
 
@@ -110,14 +112,45 @@ async def _unit_tree(conn: asyncpg.Connection) -> _UnitTree:
     )
 
 
-def _decide(tree: _UnitTree, rows: Sequence[asyncpg.Record], min_cell: int) -> list[Pattern]:
-    """The patterns of the two tables from the booths' rows (unit_id, dim, key, n). Pure."""
-    caste: dict[Cell, int] = {}
-    economic: dict[Cell, int] = {}
-    code_of = tree.code_of
-    for r in rows:
-        table = economic if r["dim"] == "economic_status" else caste
-        table[(code_of[r["unit_id"]], (r["dim"], r["key"]))] = r["n"]
+# Rows read and filed at a time. The search needs only the cells, and at full size (~9M booth
+# cells at 1.6 lakh booths) the records of all of them at once would be ~2 GB on top.
+CHUNK_ROWS = 50_000
+
+
+@dataclass(slots=True)
+class _BoothCells:
+    """The booths' cells of the two tables, filed chunk by chunk. Every cell shares its key's one
+    (dim, key) tuple and its booth's one code: each record brings strings of its own, ~170 bytes
+    a cell more if kept."""
+
+    code_of: dict[int, str]
+    caste: dict[Cell, int] = field(default_factory=dict)
+    economic: dict[Cell, int] = field(default_factory=dict)
+    keys: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+
+    def add(self, rows: Sequence[asyncpg.Record]) -> None:
+        """File rows of (unit_id, dim, key, n)."""
+        code_of, keys = self.code_of, self.keys
+        for r in rows:
+            dim = r["dim"]
+            pair = (dim, r["key"])
+            table = self.economic if dim == "economic_status" else self.caste
+            table[(code_of[r["unit_id"]], keys.setdefault(pair, pair))] = r["n"]
+
+
+async def _booth_cells(conn: asyncpg.Connection, tree: _UnitTree, sql: str, *args: object) -> _BoothCells:
+    """The cells `sql` gives, read through a cursor CHUNK_ROWS at a time (the caller is in a
+    transaction) and filed in a thread, so neither the records nor the filing hold up anything."""
+    cells = _BoothCells(tree.code_of)
+    cursor = await conn.cursor(sql, *args)
+    while chunk := await cursor.fetch(CHUNK_ROWS):
+        await asyncio.to_thread(cells.add, chunk)
+    return cells
+
+
+def _decide(tree: _UnitTree, cells: _BoothCells, min_cell: int) -> list[Pattern]:
+    """The patterns of the two tables from the booths' cells. Pure."""
+    caste, economic = cells.caste, cells.economic
     return [
         protect(unit_parent=tree.parent, key_parent=caste_key_tree(caste), booth_counts=caste, min_cell=min_cell),
         protect(
@@ -190,7 +223,9 @@ async def start_first_release(conn: asyncpg.Connection) -> EarlyRelease | None:
     booths = await conn.fetchval("select count(*) from units where level = 'BOOTH'")
     tree = await _unit_tree(conn)
     # One scan, a grouping set per dim; in a set only its own column is not NULL by grouping.
-    rows = await conn.fetch(
+    cells = await _booth_cells(
+        conn,
+        tree,
         """select booth_id as unit_id,
                   case grouping(caste_category, caste, economic_status)
                       when 3 then 'caste_category' when 5 then 'caste' else 'economic_status' end as dim,
@@ -198,9 +233,9 @@ async def start_first_release(conn: asyncpg.Connection) -> EarlyRelease | None:
                   count(*) as n
            from voters
            group by grouping sets ((booth_id, caste_category), (booth_id, caste), (booth_id, economic_status))
-           having coalesce(caste_category, caste, economic_status) is not null"""
+           having coalesce(caste_category, caste, economic_status) is not null""",
     )
-    search = asyncio.ensure_future(asyncio.to_thread(_decide, tree, rows, min_cell))
+    search = asyncio.ensure_future(asyncio.to_thread(_decide, tree, cells, min_cell))
     return EarlyRelease(tree, booths, min_cell, started, search)
 
 

@@ -57,3 +57,20 @@ async def test_the_early_release_stores_what_a_release_of_every_booth_stores(
 
     await release(conn)  # every booth, the way a first release did it before
     assert await released(conn) == early
+
+
+async def test_a_release_read_in_small_chunks_stores_what_one_read_stores(
+    conn: asyncpg.Connection, tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The booths' cells come through a cursor, CHUNK_ROWS at a time (resolvers.release): many
+    small chunks, the first release's and a later one's, file the same cells as one."""
+    monkeypatch.setattr(release_module, "CHUNK_ROWS", 7)
+    await importer.import_folder(conn, tiny_dataset)  # its first release, in chunks of 7
+    chunked = await released(conn)
+    assert len(chunked[0]) > 7 * 20
+    monkeypatch.setattr(release_module, "CHUNK_ROWS", 1_000_000)
+    await release(conn)  # every booth again, in one chunk
+    assert await released(conn) == chunked
+    monkeypatch.setattr(release_module, "CHUNK_ROWS", 7)
+    await release(conn)
+    assert await released(conn) == chunked
