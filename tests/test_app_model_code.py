@@ -26,6 +26,28 @@ MODEL_CODE_ON, SILENCE = "2029-04-01 10:00", "2029-05-19 09:00"  # LKO polls on 
 CREATE = """mutation($input: ElectionInput!) { createElection(input: $input) { code modelCodeInForce } }"""
 
 
+async def lengthen_roll(conn: asyncpg.Connection, booth: str, n: int) -> None:
+    """`n` more (synthetic) voters on a booth's roll, copies of its first with serials from 901:
+    the tiny booth's 89 would fit on one page of the get-out-the-vote list."""
+    columns = [
+        r[0]
+        for r in await conn.fetch(
+            """select column_name from information_schema.columns
+               where table_name = 'voters' and is_generated = 'NEVER' and is_identity = 'NO'
+                 and column_name not in ('epic_number', 'serial_number')"""
+        )
+    ]
+    copied = ", ".join(columns)
+    await conn.execute(
+        f"""insert into voters (epic_number, serial_number, {copied})
+            select 'ZZT' || lpad(g::text, 7, '0'), 900 + g, {copied}
+            from voters, generate_series(1, $2) g
+            where booth_id = (select id from units where code = $1) and serial_number = 1""",
+        booth,
+        n,
+    )
+
+
 @pytest.fixture(scope="module")
 async def clock() -> FixedClock:
     return clock_at(MODEL_CODE_ON)
@@ -39,6 +61,7 @@ async def base(db_factory: DatabaseFactory, read_template: str, clock: FixedCloc
         assert await seed_demo_campaign(conn) is not None
         # open on the test's clock (a campaign is open by the clock's local date, not the database's)
         await conn.execute("update campaigns set opens_on = '2029-03-01', closes_on = '2029-06-30'")
+        await lengthen_roll(conn, BOOTH, 40)
     finally:
         await conn.close()
     settings = Settings(
@@ -169,3 +192,13 @@ async def test_booth_president_marks_a_batch_sees_turnout_by_hour_and_undoes_it(
         await wait_for_view(tab)
         await expect(gotv).to_have_text(f"({before})")
         assert await page.locator("#turnout .pill").text_content() == voted_before
+        # The list goes on a page at a time (100 serials), the last batch's notice left behind.
+        await page.get_by_role("button", name="Mark as voted").click()  # nothing chosen: no notice
+        first = await pad.evaluate_all("pad => pad.map((b) => Number(b.dataset.serial))")
+        assert len(first) == 100 < before  # 89 + 40 on the roll
+        await page.get_by_role("link", name="Next page").click()
+        await expect(page.get_by_role("link", name="First page")).to_be_visible()
+        second = await pad.evaluate_all("pad => pad.map((b) => Number(b.dataset.serial))")
+        assert second and min(second) > max(first)
+        await expect(page.locator("#gotv li")).to_have_count(min(100, before - 100))
+        await tab.shot("election-next-page")

@@ -3,7 +3,7 @@ import { graphql } from "../api.js";
 import { field, fill, h, options } from "../dom.js";
 import { dateTime, num, t } from "../i18n.js";
 import { go, href } from "../router.js";
-import { empty } from "./common.js";
+import { empty, pager, table } from "./common.js";
 
 const QUERY = `query Audit($unit: String, $action: String, $after: String) {
   auditLog(unit: $unit, action: $action, first: 50, after: $after) {
@@ -33,13 +33,11 @@ export async function auditView(main, route, view) {
   const page = Number(q.get("page") || 1);
   fill(main, h("h1", {}, t("audit.title")), form,
     h("p", { class: "count", role: "status" }, t("audit.count", { n: num(log.totalCount), page: num(page) })),
-    log.edges.length ? h("div", { class: "table-wrap" }, h("table", { class: "audit" },
-      h("thead", {}, h("tr", {}, ["at", "user", "action", "unit", "records", "detail"].map((k) => h("th", { scope: "col" }, t(`audit.${k}`))))),
-      h("tbody", {}, log.edges.map(({ node: e }) => h("tr", {},
+    log.edges.length ? table("audit", ["at", "user", "action", "unit", "records", "detail"].map((k) => `audit.${k}`),
+      log.edges.map(({ node: e }) => h("tr", {},
         h("td", { "data-label": t("audit.at") }, dateTime(e.at)), h("td", { "data-label": t("audit.user") }, e.userId),
         h("td", { "data-label": t("audit.action") }, h("span", { title: e.action }, t(`action.${e.action}`))),
         h("td", { "data-label": t("audit.unit") }, e.unitCode || "—"), h("td", { class: "n", "data-label": t("audit.records") }, num(e.records)),
-        h("td", { class: "detail", "data-label": t("audit.detail") }, e.detail || "")))))) : empty(t("audit.none")),
-    log.pageInfo.hasNextPage ? h("p", { class: "pager" }, h("a", { class: "button", rel: "next",
-      href: href("audit", null, { ...Object.fromEntries(q), after: log.pageInfo.endCursor, page: page + 1 }) }, t("pager.next"))) : null);
+        h("td", { class: "detail", "data-label": t("audit.detail") }, e.detail || "")))) : empty(t("audit.none")),
+    pager("audit", null, q, log.pageInfo));
 }

@@ -5,7 +5,7 @@ import { clearErrors, field, fill, h, options } from "../dom.js";
 import { label, nameOf, num, t } from "../i18n.js";
 import { barChart, progress } from "../charts.js";
 import { session } from "../session.js";
-import { empty, showError } from "./common.js";
+import { empty, showError, table } from "./common.js";
 
 const QUERY = `query Campaigns {
   campaigns(first: 50) { totalCount edges { node { id name open opensOn closesOn
@@ -74,13 +74,10 @@ function campaignCard(c, view) {
 }
 
 function callersTable(callers) {
-  return h("div", { class: "table-wrap" }, h("table", { class: "callers" },
-    h("caption", {}, t("campaign.perCaller")),
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("team.user")),
-      ["stat.assigned", "stat.called", "campaign.reached"].map((k) => h("th", { scope: "col" }, t(k))))),
-    h("tbody", {}, callers.map((r) => h("tr", {},
-      h("th", { scope: "row" }, r.callerName, h("small", { class: "code" }, r.callerId)),
-      h("td", { class: "n" }, num(r.assigned)), h("td", { class: "n" }, num(r.called)), h("td", { class: "n" }, num(r.reached)))))));
+  return table("callers", ["team.user", "stat.assigned", "stat.called", "campaign.reached"], callers.map((r) => h("tr", {},
+    h("th", { scope: "row" }, r.callerName, h("small", { class: "code" }, r.callerId)),
+    h("td", { class: "n" }, num(r.assigned)), h("td", { class: "n" }, num(r.called)), h("td", { class: "n" }, num(r.reached)))),
+    t("campaign.perCaller"));
 }
 
 function done(view, message) {

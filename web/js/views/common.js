@@ -28,6 +28,21 @@ export function unitTitle(unit) {
   return h("h1", {}, nameOf(unit), " ", h("small", {}, `${label("level", unit.level)} · ${unit.code}`));
 }
 
+/** Links to a list's first and next page; the last action's notice (`done`) stays behind. */
+export function pager(view, arg, q, info) {
+  const page = Number(q.get("page") || 1);
+  const to = (at) => href(view, arg, { ...Object.fromEntries(q), done: null, ...at });
+  return h("p", { class: "pager" },
+    page > 1 ? h("a", { class: "button secondary", href: to({ after: null, page: null }) }, t("pager.first")) : null,
+    info.hasNextPage ? h("a", { class: "button", rel: "next", href: to({ after: info.endCursor, page: page + 1 }) }, t("pager.next")) : null);
+}
+
+/** A table under headings (catalogue keys): on a phone, a card per row. */
+export function table(cls, heads, rows, caption) {
+  return h("div", { class: "table-wrap" }, h("table", { class: cls }, caption && h("caption", {}, caption),
+    h("thead", {}, h("tr", {}, heads.map((k) => h("th", { scope: "col" }, t(k))))), h("tbody", {}, rows)));
+}
+
 export function schemeNames(schemes) {
   return new Map(schemes.map((s) => [s.code, nameOf(s)]));
 }

@@ -6,12 +6,12 @@ import { field, fill, h } from "../dom.js";
 import { dateOnly, label, nameOf, num, percent, t } from "../i18n.js";
 import { href } from "../router.js";
 import { can, session } from "../session.js";
-import { empty, showError } from "./common.js";
+import { empty, pager, showError } from "./common.js";
 
 const ELECTIONS = `query Elections { elections { code name nameHi phases { unit { code name nameHi } pollDate } } }`;
-const DAY = (turnout) => `query ElectionDay($election: String!, $unit: String!) {
+const DAY = (turnout) => `query ElectionDay($election: String!, $unit: String!, $after: String) {
   ${turnout ? "turnout(election: $election, unit: $unit) { voted eligible byHour { key count } }" : ""}
-  getOutTheVote(election: $election, unit: $unit, first: 100) { totalCount edges { node { serialNumber name nameHi age gender phone } } } }`;
+  getOutTheVote(election: $election, unit: $unit, first: 100, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { serialNumber name nameHi age gender phone } } } }`;
 const MARK = `mutation Mark($booth: String!, $serials: [Int!]!) { markVoted(booth: $booth, serials: $serials) { marked alreadyMarked unknownSerials } }`;
 const UNDO = `mutation Undo($booth: String!, $serials: [Int!]!) { undoVoted(booth: $booth, serials: $serials) { undone expired } }`;
 const LAST = "boothgraph.lastBatch";
@@ -24,7 +24,7 @@ export async function electionView(main, route, view) {
   const booth = route.query.get("booth") || (booths[0] && booths[0].code);
   const election = elections.find((e) => e.code === code);
   if (!election || !booth) { fill(main, h("h1", {}, t("election.title")), empty(t("election.none"))); return; }
-  const data = await graphql(DAY(can("stats.read")), { election: code, unit: booth });
+  const data = await graphql(DAY(can("stats.read")), { election: code, unit: booth, after: route.query.get("after") });
   if (!view.isCurrent()) return;
   const phase = election.phases[0];
   // more than one election or booth: links to the others (the route names both)
@@ -34,7 +34,8 @@ export async function electionView(main, route, view) {
     phase ? h("p", {}, t("rules.poll", { unit: nameOf(phase.unit), code: phase.unit.code, date: dateOnly(phase.pollDate) })) : null,
     other(elections, "election", nameOf), other(booths, "booth", (b) => `${nameOf(b)} · ${b.code}`),
     doneNotice(route.query.get("done")), markForm(booth, data.getOutTheVote, route, view),
-    data.turnout ? turnoutPanel(data.turnout) : null, gotvList(data.getOutTheVote));
+    data.turnout ? turnoutPanel(data.turnout) : null, gotvList(data.getOutTheVote),
+    pager("election", null, route.query, data.getOutTheVote.pageInfo));
 }
 
 /** "12 13 40-45" and the tapped serials -> one sorted batch of at most 100. */

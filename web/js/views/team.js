@@ -6,7 +6,7 @@ import { clearErrors, field, fill, h, options } from "../dom.js";
 import { label, nameOf, num, t } from "../i18n.js";
 import { go, href } from "../router.js";
 import { session } from "../session.js";
-import { empty, showError } from "./common.js";
+import { empty, showError, table } from "./common.js";
 
 const PAGE = 200;
 const QUERY = `query Team($unit: String!, $after: String) {
@@ -34,7 +34,8 @@ export async function teamView(main, route, view) {
     h("td", { "data-label": t("campaign.unit") }, nameOf(r.assignment.unit), " ", h("small", {}, r.assignment.unit.code)),
     h("td", { class: "act" }, r.userId === session.me.id ? "" : h("button", { type: "button", class: "secondary small",
       onclick: (event) => revoke(event.target, r, listBox, view, unit) }, t("team.revoke"))));
-  const body = h("tbody", {}, holders.map(row));
+  const list = table("team", ["team.user", "team.role", "campaign.unit", ""], holders.map(row));
+  const body = list.querySelector("tbody");
   const total = data.roleHolders.totalCount;
   const shown = h("p", { class: "note", id: "team-shown", role: "status" });
   let page = data.roleHolders.pageInfo;
@@ -54,9 +55,7 @@ export async function teamView(main, route, view) {
   } }, t("team.more"));
   const count = () => { shown.textContent = t("team.shown", { n: num(body.children.length), total: num(total) }); more.hidden = !page.hasNextPage; };
   count();
-  fill(listBox, holders.length ? [h("div", { class: "table-wrap" }, h("table", { class: "team" },
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("team.user")), h("th", { scope: "col" }, t("team.role")), h("th", { scope: "col" }, t("campaign.unit")), h("th", { scope: "col" }, ""))),
-    body)), page.hasNextPage ? shown : null, more] : empty(t("team.none")));
+  fill(listBox, holders.length ? [list, page.hasNextPage ? shown : null, more] : empty(t("team.none")));
   fill(main, h("h1", {}, t("team.title")), message ? h("p", { class: "notice ok", role: "status" }, message) : null, pick,
     grantForm(view, unit), h("h2", {}, t("team.holders"), " ", h("small", {}, `(${num(data.roleHolders.totalCount)})`)), listBox);
 }

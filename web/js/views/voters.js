@@ -6,7 +6,7 @@ import { field, fill, h, options } from "../dom.js";
 import { label, nameOf, num, t } from "../i18n.js";
 import { go, href } from "../router.js";
 import { can } from "../session.js";
-import { crumbs, empty, showError } from "./common.js";
+import { crumbs, empty, pager, showError, table } from "./common.js";
 
 const PAGE = 25;
 const QUERY = `query Voters($unit: String!, $filter: VoterFilter, $order: VoterOrder, $after: String) {
@@ -64,15 +64,11 @@ export async function votersView(main, route, view) {
     h("td", { class: "phone", "data-label": t("voter.phone") }, v.phone ?? "—"),
     h("td", { "data-label": t("voter.casteCategory") }, v.redactedFields.includes("casteCategory") ? h("span", { class: "hidden-field" }, t("field.hidden")) : label("casteCategory", v.casteCategory)),
     h("td", { "data-label": t("voter.consent") }, label("consent", v.contactConsent))));
-  const next = { ...Object.fromEntries(q), after: voters.pageInfo.endCursor, page: page + 1 };
   fill(result,
     h("p", { class: "count", role: "status" }, t("voters.count", { n: num(voters.totalCount), page: num(page) })),
-    voters.edges.length ? h("div", { class: "table-wrap" }, h("table", { class: "voters" },
-      h("thead", {}, h("tr", {}, ["serial", "name", "age", "gender", "booth", "phone", "casteCategory", "consent"].map((k) => h("th", { scope: "col" }, t(`voter.${k}`))))),
-      h("tbody", {}, rows))) : empty(t("voters.none")),
-    h("p", { class: "pager" },
-      page > 1 ? h("a", { class: "button secondary", href: href("voters", route.arg, { ...Object.fromEntries(q), after: null, page: null }) }, t("pager.first")) : null,
-      voters.pageInfo.hasNextPage ? h("a", { class: "button", rel: "next", href: href("voters", route.arg, next) }, t("pager.next")) : null));
+    voters.edges.length ? table("voters", ["serial", "name", "age", "gender", "booth", "phone", "casteCategory", "consent"].map((k) => `voter.${k}`), rows)
+      : empty(t("voters.none")),
+    pager("voters", route.arg, q, voters.pageInfo));
 }
 
 function filtersForm(route, schemes) {
