@@ -1,8 +1,8 @@
 """Beneficiaries beside voters.csv in the same import (records.write_beneficiaries with
-`uploaded_voters`): a re-import that changes nothing writes and recounts nothing; a new row
-recounts only its booth; a first load of beneficiaries beside stored voters recounts every booth
-they name; an EPIC stored outside the scope is refused last, at its voters.csv line, with the
-same words as one stored nowhere."""
+`uploaded_voters`; a re-import that changes nothing is test_transfer_import's
+test_import_twice_is_the_same_state): a new row recounts only its booth; a first load of
+beneficiaries beside stored voters recounts every booth they name; an EPIC stored outside the
+scope is refused last, at its voters.csv line, with the same words as one stored nowhere."""
 
 from __future__ import annotations
 
@@ -44,21 +44,6 @@ def without(dataset: Path, folder: Path, name: str) -> Path:
 async def booths_of(conn: asyncpg.Connection, epics: list[str]) -> list[int]:
     rows = await conn.fetch("select distinct booth_id from voters where epic_number = any($1) order by 1", epics)
     return [r[0] for r in rows]
-
-
-async def test_a_reimport_that_changes_nothing_writes_nothing(
-    conn: asyncpg.Connection, tiny_dataset: Path, db_state
-) -> None:
-    await import_folder(conn, tiny_dataset)
-    before = await db_state(conn)
-    report = await import_folder(conn, tiny_dataset)
-    after = await db_state(conn)
-    before.pop("audit_log"), after.pop("audit_log")
-    assert after == before
-    assert {name: (c.inserted, c.updated) for name, c in report.files.items()} == {
-        name: (0, 0) for name in report.files
-    }
-    assert report.touched_booth_ids == []
 
 
 async def test_a_new_beneficiary_of_an_uploaded_voter_recounts_its_booth_only(
