@@ -230,6 +230,12 @@ class BoothgraphGraphQL(GraphQL):
         self.state = state
         self.hide_suggestions = not state.settings.introspection
         self.persisted = PersistedOperations()
+        settings = state.settings
+        self.apq_limits = persisted.ApqLimits(
+            per_user=settings.apq_max_per_user,
+            total=settings.apq_max_total,
+            document_bytes=settings.apq_max_document_bytes,
+        )
 
     # ------------------------------------------------------------------ routing ---
     def is_ide_request(self, scope: Scope) -> bool:
@@ -398,11 +404,7 @@ class BoothgraphGraphQL(GraphQL):
                 user_id=viewer.user_id,
                 registered_only=registered_only,
                 parses=lambda text: parsed_document(text, settings.max_tokens) is not None,
-                limits=persisted.ApqLimits(
-                    per_user=settings.apq_max_per_user,
-                    total=settings.apq_max_total,
-                    document_bytes=settings.apq_max_document_bytes,
-                ),
+                limits=self.apq_limits,
             )
 
     def _validate_batch_request(self, request_data: list[Any], protocol: GraphQLRequestProtocol) -> None:
@@ -446,10 +448,8 @@ class BoothgraphGraphQL(GraphQL):
                 extensions={"code": BadRequest.code},
             )
             return ExecutionResult(data=None, errors=[error])
-        if request_adapter.method == "GET":
-            named = chosen
-            if named and named[0].operation != OperationType.QUERY:
-                raise HTTPException(405, f"{named[0].operation.value}s are not allowed when using GET")
+        if request_adapter.method == "GET" and chosen and chosen[0].operation != OperationType.QUERY:
+            raise HTTPException(405, f"{chosen[0].operation.value}s are not allowed when using GET")
         return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
 
     def operations_of(self, query: str | None) -> list[OperationDefinitionNode]:

@@ -107,28 +107,17 @@ async def record_many(
     unit_codes: list[str],
     records: list[int],
 ) -> None:
-    """Append one entry per (action, unit code, records), each unit found by its code, in one
-    statement. Call it inside a transaction."""
-    unknown = set(actions) - ACTIONS
-    if unknown:
-        raise ValueError(f"unknown audit actions {sorted(unknown)!r}")
-    await conn.execute(
-        """insert into audit_log (user_id, action, unit_id, unit_code, records, detail)
-           select $1, e.action, u.id, e.code, e.records, $5
-           from unnest($2::text[], $3::text[], $4::int[]) with ordinality as e(action, code, records, n)
-           left join units u on u.code = e.code order by e.n""",
-        user_id,
-        actions,
-        unit_codes,
-        records,
-        with_key(None),
-    )
+    """Append one entry per (action, unit code, records) of `user_id`, each unit found by its code,
+    in one statement (`record_for_users`). Call it inside a transaction."""
+    detail = with_key(None)
+    rows = [(user_id, a, code, n, detail) for a, code, n in zip(actions, unit_codes, records, strict=True)]
+    await record_for_users(conn, rows)
 
 
 async def record_for_users(conn: asyncpg.Connection, rows: list[tuple[str, str, str, int, str | None]]) -> None:
     """Append one entry per (user id, action, unit code, records, detail), each unit found by its
-    code, in one statement: the read audit of events delivered to many subscribers at once
-    (events/read_audit.py). Call it inside a transaction."""
+    code, in one statement (a request's reads; events delivered to many subscribers at once,
+    events/read_audit.py). Call it inside a transaction."""
     unknown = {action for _, action, _, _, _ in rows} - ACTIONS
     if unknown:
         raise ValueError(f"unknown audit actions {sorted(unknown)!r}")

@@ -4,6 +4,7 @@ Lok Sabha election of the tests over the tiny data set, and request contexts on 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.clock import FixedClock
@@ -42,6 +43,18 @@ async def lok_sabha(
         counting_on=COUNTING,
         phases=[PhaseInput(unit, day.isoformat()) for unit, day in given],
     )
+
+
+def lok_sabha_input(unit: str, poll_date: str = "2029-05-20") -> dict[str, Any]:
+    """createElection's input for the same Lok Sabha 2029 over HTTP: one phase, `unit` polling."""
+    return {
+        "code": "LS-2029",
+        "name": "Lok Sabha 2029",
+        "nameHi": "लोकसभा 2029",
+        "modelCodeFrom": MCC_FROM,
+        "countingOn": COUNTING,
+        "phases": [{"unit": unit, "pollDate": poll_date}],
+    }
 
 
 async def ctx_at(w: World, user: str, clock: FixedClock) -> Context:

@@ -17,7 +17,7 @@ from core.settings import Settings
 from server import create_app
 from tests.app_browser import SIZES, open_app
 from tests.conftest import DatabaseFactory
-from tests.elections_support import clock_at, ist
+from tests.elections_support import clock_at, ist, lok_sabha_input
 from tests.serverkit import SECRET, bearer, running_server
 from tests.test_app_journeys import CALLER, DISTRICT, STATE_PRESIDENT, browser, expect, wait_for_view  # noqa: F401
 from transfer.demo_campaign import seed_demo_campaign
@@ -68,14 +68,7 @@ async def base(db_factory: DatabaseFactory, read_template: str, clock: FixedCloc
         database_url=url, jwt_secret=SECRET, graphiql=False, rate_limit_per_s=500, rate_limit_burst=1000
     )
     with running_server(create_app(settings, clock=clock)) as served:
-        election = {
-            "code": "LS-2029",
-            "name": "Lok Sabha 2029",
-            "nameHi": "लोकसभा 2029",
-            "modelCodeFrom": "2029-03-16",
-            "countingOn": "2029-06-04",
-            "phases": [{"unit": DISTRICT, "pollDate": "2029-05-20"}],
-        }
+        election = lok_sabha_input(DISTRICT)
         async with httpx.AsyncClient(base_url=served) as client:
             answer = await client.post(
                 "/graphql", json={"query": CREATE, "variables": {"input": election}}, headers=bearer(STATE_PRESIDENT)

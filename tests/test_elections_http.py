@@ -13,7 +13,7 @@ import pytest
 from core.clock import FixedClock
 from server import create_app
 from tests.dataset import load_folder
-from tests.elections_support import clock_at, ist
+from tests.elections_support import clock_at, ist, lok_sabha_input
 from tests.serverkit import as_app_role, bearer, settings_for
 from tests.writes_support import (
     BOOTH_PRESIDENT_LKO_M01_B1,
@@ -78,14 +78,7 @@ async def test_election_day_over_http(api: Api) -> None:
     created = await api.ok(
         STATE_PRESIDENT,
         CREATE,
-        input={
-            "code": "LS-2029",
-            "name": "Lok Sabha 2029",
-            "nameHi": "लोकसभा 2029",
-            "modelCodeFrom": "2029-03-16",
-            "countingOn": "2029-06-04",
-            "phases": [{"unit": LKO, "pollDate": "2029-05-20"}],
-        },
+        input=lok_sabha_input(LKO),
     )
     assert created["createElection"] == {
         "code": "LS-2029",
@@ -141,13 +134,7 @@ async def test_model_code_over_http(api: Api) -> None:
     await api.ok(
         STATE_PRESIDENT,
         CREATE,
-        input={
-            "code": "LS-2029",
-            "name": "Lok Sabha 2029",
-            "modelCodeFrom": "2029-03-16",
-            "countingOn": "2029-06-04",
-            "phases": [{"unit": LKO, "pollDate": "2029-05-20"}],
-        },
+        input=lok_sabha_input(LKO),
     )
     rules = await api.ok(CALLER_LKO_M01, "{ modelCodeRules { code titleHi source window hours } }")
     assert [r["code"] for r in rules["modelCodeRules"]] == ["BENEFIT_REGISTRATION", "CASTE_APPEAL", "SILENCE_PERIOD"]
@@ -200,13 +187,7 @@ async def test_a_page_incharge_on_election_day_over_http(api: Api) -> None:
     await api.ok(
         STATE_PRESIDENT,
         CREATE,
-        input={
-            "code": "LS-2029",
-            "name": "Lok Sabha 2029",
-            "modelCodeFrom": "2029-03-16",
-            "countingOn": "2029-06-04",
-            "phases": [{"unit": LKO, "pollDate": "2029-05-20"}],
-        },
+        input=lok_sabha_input(LKO),
     )
     await api.conn.execute("insert into users (id, name) values ('u-pg-http', 'Panna')")
     await api.conn.execute(

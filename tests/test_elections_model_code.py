@@ -12,9 +12,11 @@ import json
 import pytest
 
 from core.errors import BadUserInput, Forbidden, ModelCodeInForce, NotFound
+from core.viewer import Viewer
 from models import CallOutcome
 from resolvers import elections, outreach
 from resolvers.elections import PhaseInput
+from resolvers.outreach import CampaignRow
 from resolvers.voters import VoterFilterArgs
 from tests.elections_support import AYD_POLL, LKO_POLL, clock_at, ctx_at, lok_sabha
 from tests.writes_support import (
@@ -139,12 +141,17 @@ async def _entry(w: World, *, purpose: str = "FEEDBACK") -> int:
     """One call-list entry of CALLER_LKO_M01 in LKO-M01, of a campaign open from yesterday through
     OPEN_UNTIL, assigned today (the machine's clock) by the mandal president."""
     manager = await w.viewer(MANDAL_PRESIDENT_LKO_M01)
-    c = await outreach.create_campaign(
-        w.conn, manager, w.policy, name="Feedback", unit=LKO_M01, schemes=SCHEMES,
-        opens_on=day(-1), closes_on=OPEN_UNTIL, purpose=purpose,
-    )  # fmt: skip
+    c = await _open_campaign(w, manager, "Feedback", purpose)
     assert await outreach.assign_calls(w.conn, manager, w.policy, campaign_id=c.id, caller_id=CALLER_LKO_M01, limit=3)
     return int(await w.conn.fetchval("select min(id) from call_assignments where campaign_id = $1", c.id))
+
+
+async def _open_campaign(w: World, manager: Viewer, name: str = "F", purpose: str = "FEEDBACK") -> CampaignRow:
+    """A campaign of LKO-M01, open from yesterday through OPEN_UNTIL."""
+    return await outreach.create_campaign(
+        w.conn, manager, w.policy, name=name, unit=LKO_M01, schemes=SCHEMES, opens_on=day(-1), closes_on=OPEN_UNTIL,
+        purpose=purpose,
+    )  # fmt: skip
 
 
 async def _log(w: World, entry: int, clock, **kw):
@@ -250,16 +257,7 @@ async def test_benefit_registration_campaigns(world: World, unit: str, opens: st
 async def test_call_lists_chosen_by_caste(world: World, when: str, filt: VoterFilterArgs, refused: bool) -> None:
     await lok_sabha(world)
     manager = await world.viewer(MANDAL_PRESIDENT_LKO_M01)
-    c = await outreach.create_campaign(
-        world.conn,
-        manager,
-        world.policy,
-        name="F",
-        unit=LKO_M01,
-        schemes=SCHEMES,
-        opens_on=day(-1),
-        closes_on=OPEN_UNTIL,
-    )
+    c = await _open_campaign(world, manager)
     kw = {"campaign_id": c.id, "caller_id": CALLER_LKO_M01, "filt": filt, "clock": clock_at(when)}
     if refused:
         with pytest.raises(ModelCodeInForce) as err:
@@ -275,16 +273,7 @@ async def test_call_lists_chosen_by_caste(world: World, when: str, filt: VoterFi
 async def test_caste_lists_allowed_in_a_unit_no_election_covers(world: World) -> None:
     await lok_sabha(world, phases=[(AYD, AYD_POLL)])
     manager = await world.viewer(MANDAL_PRESIDENT_LKO_M01)
-    c = await outreach.create_campaign(
-        world.conn,
-        manager,
-        world.policy,
-        name="F",
-        unit=LKO_M01,
-        schemes=SCHEMES,
-        opens_on=day(-1),
-        closes_on=OPEN_UNTIL,
-    )
+    c = await _open_campaign(world, manager)
     n = await outreach.assign_calls(
         world.conn, manager, world.policy, campaign_id=c.id, caller_id=CALLER_LKO_M01,
         filt=VoterFilterArgs(caste_category=("OBC", "SC")), clock=clock_at("2029-04-01 10:00"), settings=world.settings,
