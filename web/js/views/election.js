@@ -30,12 +30,12 @@ export async function electionView(main, route, view) {
   // more than one election or booth: links to the others (the route names both)
   const other = (list, key, text) => (list.length > 1 ? h("p", { class: "figures-line" }, list.map((x) => h("a", {
     class: "pill", href: href("election", null, { election: code, booth, [key]: x.code }), "aria-current": x.code === (key === "booth" ? booth : code) ? "true" : null }, text(x)))) : null);
+  const pages = () => pager("election", null, route.query, data.getOutTheVote.pageInfo);
   fill(main, h("h1", {}, t("election.title"), " ", h("small", {}, nameOf(election))),
     phase ? h("p", {}, t("rules.poll", { unit: nameOf(phase.unit), code: phase.unit.code, date: dateOnly(phase.pollDate) })) : null,
     other(elections, "election", nameOf), other(booths, "booth", (b) => `${nameOf(b)} · ${b.code}`),
-    doneNotice(route.query.get("done")), markForm(booth, data.getOutTheVote, route, view),
-    data.turnout ? turnoutPanel(data.turnout) : null, gotvList(data.getOutTheVote),
-    pager("election", null, route.query, data.getOutTheVote.pageInfo));
+    doneNotice(route.query.get("done")), markForm(booth, data.getOutTheVote, route, view), pages(),
+    data.turnout ? turnoutPanel(data.turnout) : null, gotvList(data.getOutTheVote), pages());
 }
 
 /** "12 13 40-45" and the tapped serials -> one sorted batch of at most 100. */
